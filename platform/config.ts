@@ -1,0 +1,131 @@
+/**
+ * The one config module. The environment is parsed once, by zod, into a typed and frozen
+ * object that is passed down; nothing else reads process.env. Defaults work on a fresh
+ * machine of ours (local Postgres and Redis, an embedded S3-API server).
+ *
+ * Every variable is documented in README.md ("Configuration"); keep the two in step.
+ */
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? null : v));
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  HTTP_PORT: port.default(3000),
+  PUBLIC_URL: z.string().url().optional(),
+
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+    .default('postgres://postgres@127.0.0.1:5432/test'),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// URL').default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9_-]+$/i, 'letters, digits, _ or -')
+    .default('cp'),
+  EVENT_STREAM: z.string().min(1).default('call-events'),
+
+  S3_ENDPOINT: optionalString.pipe(z.string().url().nullable()),
+  S3_REGION: z.string().default('us-east-1'),
+  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'a valid S3 bucket name').default('recordings'),
+  S3_ACCESS_KEY_ID: z.string().default('S3RVER'),
+  S3_SECRET_ACCESS_KEY: z.string().default('S3RVER'),
+  S3_EMBEDDED_DIR: z.string().default('.data/s3'),
+  S3_EMBEDDED_PORT: port.default(4569),
+
+  ESL_HOST: z.string().default('127.0.0.1'),
+  ESL_PORT: port.default(8084),
+  FREESWITCH_ESL_URL: optionalString,
+
+  RECORDINGS_SPOOL_DIR: z.string().default('.data/spool'),
+
+  BOOTSTRAP_ADMIN_TOKEN: optionalString.pipe(
+    z.string().min(16, 'at least 16 characters').nullable(),
+  ),
+  SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(12),
+  COOKIE_SECURE: bool.default(false),
+
+  PLAYBACK_SIGNING_KEY: z.string().min(16, 'at least 16 characters').default('dev-playback-signing-key-change-me'),
+  PLAYBACK_LINK_TTL_SECONDS: z.coerce.number().int().min(5).max(86_400).default(300),
+
+  MIGRATE_ON_START: bool.default(true),
+});
+
+export type Env = z.input<typeof EnvSchema>;
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+function build(e: z.output<typeof EnvSchema>) {
+  return {
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    http: {
+      host: e.HTTP_HOST,
+      port: e.HTTP_PORT,
+      publicUrl: e.PUBLIC_URL ?? `http://${e.HTTP_HOST === '0.0.0.0' ? '127.0.0.1' : e.HTTP_HOST}:${e.HTTP_PORT}`,
+    },
+    db: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, migrateOnStart: e.MIGRATE_ON_START },
+    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    events: { stream: e.EVENT_STREAM },
+    s3: {
+      /** null: start the embedded S3-API server (s3rver) on embeddedDir/embeddedPort. */
+      endpoint: e.S3_ENDPOINT,
+      region: e.S3_REGION,
+      bucket: e.S3_BUCKET,
+      accessKeyId: e.S3_ACCESS_KEY_ID,
+      secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+      embeddedDir: e.S3_EMBEDDED_DIR,
+      embeddedPort: e.S3_EMBEDDED_PORT,
+    },
+    esl: { host: e.ESL_HOST, port: e.ESL_PORT, inboundUrl: e.FREESWITCH_ESL_URL },
+    recordings: { spoolDir: e.RECORDINGS_SPOOL_DIR },
+    auth: {
+      bootstrapAdminToken: e.BOOTSTRAP_ADMIN_TOKEN,
+      sessionTtlHours: e.SESSION_TTL_HOURS,
+      cookieSecure: e.COOKIE_SECURE,
+    },
+    playback: { signingKey: e.PLAYBACK_SIGNING_KEY, linkTtlSeconds: e.PLAYBACK_LINK_TTL_SECONDS },
+  };
+}
+
+type DeepReadonly<T> = { readonly [K in keyof T]: T[K] extends object ? DeepReadonly<T[K]> : T[K] };
+export type Config = DeepReadonly<ReturnType<typeof build>>;
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** Parse the environment. Throws ConfigError naming each bad variable and what was expected. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const r = EnvSchema.safeParse(env);
+  if (!r.success) {
+    throw new ConfigError(
+      r.error.issues.map((i) => `${String(i.path[0] ?? '?')}: ${i.message} (got ${JSON.stringify(env[String(i.path[0])])})`),
+    );
+  }
+  return deepFreeze(build(r.data));
+}
+
+/** The variable names the config reads, for the README check. */
+export const CONFIG_VARIABLES = Object.keys(EnvSchema.shape);
