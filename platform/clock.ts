@@ -104,8 +104,11 @@ export class ScaledClock implements Clock {
   }
 
   private arm(entry: { at: number; fn: () => void; real: ReturnType<typeof setTimeout> | null }): void {
-    const realMs = Math.max(0, (entry.at - this.now()) / this.speed);
+    const realMs = Math.max(0, Math.ceil((entry.at - this.now()) / this.speed));
     entry.real = setTimeout(() => {
+      // setTimeout works in whole real milliseconds; at high speeds that rounding is seconds
+      // of lab time, so fire only once lab time has really reached the deadline.
+      if (this.now() < entry.at) return this.arm(entry);
       this.timers.delete(entry);
       entry.fn();
     }, realMs);
