@@ -61,6 +61,26 @@ const EnvSchema = z.object({
   PLAYBACK_LINK_TTL_SECONDS: z.coerce.number().int().min(5).max(86_400).default(300),
 
   MIGRATE_ON_START: bool.default(true),
+
+  // sip-gateway (drachtio-srf in front of FreeSWITCH)
+  SIP_DRACHTIO_MODE: z.enum(['inbound', 'outbound']).default('inbound'),
+  SIP_DRACHTIO_HOST: z.string().min(1).default('127.0.0.1'),
+  SIP_DRACHTIO_PORT: port.default(9022),
+  SIP_DRACHTIO_SECRET: z.string().min(1).default('cymru'),
+  SIP_DRACHTIO_RETRY_MAX_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
+  SIP_FREESWITCH_URI: z.string().regex(/^sips?:[^@\s]+$/, 'a SIP URI without a user, e.g. sip:127.0.0.1:5080').default('sip:127.0.0.1:5080'),
+  SIP_DEFAULT_COUNTRY: z.string().regex(/^[A-Z]{2}$/).default('RU'),
+  SIP_NONCE_SECRET: z.string().min(16, 'at least 16 characters').default('dev-sip-nonce-secret-change-me'),
+  SIP_NONCE_TTL_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
+  SIP_DIGEST_ALGORITHM: z.enum(['MD5', 'SHA-256']).default('MD5'),
+  SIP_REGISTER_MIN_EXPIRES: z.coerce.number().int().min(1).default(60),
+  SIP_REGISTER_MAX_EXPIRES: z.coerce.number().int().min(1).default(3600),
+  SIP_REGISTER_DEFAULT_EXPIRES: z.coerce.number().int().min(1).default(3600),
+  SIP_LOCKOUT_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
+  SIP_LOCKOUT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
+  SIP_LOCKOUT_MINUTES: z.coerce.number().min(0.01).default(15),
+  SIP_MAX_CONCURRENT_CALLS: z.coerce.number().int().min(1).default(30),
+  SIP_CALL_LEASE_SECONDS: z.coerce.number().int().min(10).default(3600),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -102,6 +122,33 @@ function build(e: z.output<typeof EnvSchema>) {
       cookieSecure: e.COOKIE_SECURE,
     },
     playback: { signingKey: e.PLAYBACK_SIGNING_KEY, linkTtlSeconds: e.PLAYBACK_LINK_TTL_SECONDS },
+    sip: {
+      drachtio: {
+        /** inbound: we connect to drachtio-server's admin port; outbound: drachtio connects to us (srf.listen). */
+        mode: e.SIP_DRACHTIO_MODE,
+        host: e.SIP_DRACHTIO_HOST,
+        port: e.SIP_DRACHTIO_PORT,
+        secret: e.SIP_DRACHTIO_SECRET,
+        retryMaxDelayMs: e.SIP_DRACHTIO_RETRY_MAX_MS,
+      },
+      freeswitchUri: e.SIP_FREESWITCH_URI,
+      defaultCountry: e.SIP_DEFAULT_COUNTRY,
+      nonceSecret: e.SIP_NONCE_SECRET,
+      nonceTtlSeconds: e.SIP_NONCE_TTL_SECONDS,
+      digestAlgorithm: e.SIP_DIGEST_ALGORITHM,
+      register: {
+        minSeconds: e.SIP_REGISTER_MIN_EXPIRES,
+        maxSeconds: e.SIP_REGISTER_MAX_EXPIRES,
+        defaultSeconds: e.SIP_REGISTER_DEFAULT_EXPIRES,
+      },
+      lockout: {
+        maxFailures: e.SIP_LOCKOUT_MAX_FAILURES,
+        windowSeconds: e.SIP_LOCKOUT_WINDOW_SECONDS,
+        lockoutMinutes: e.SIP_LOCKOUT_MINUTES,
+      },
+      maxConcurrentCalls: e.SIP_MAX_CONCURRENT_CALLS,
+      callLeaseSeconds: e.SIP_CALL_LEASE_SECONDS,
+    },
   };
 }
 
