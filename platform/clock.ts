@@ -15,6 +15,8 @@ export interface Clock {
   setTimer(fn: () => void, ms: number): TimerHandle;
   /** Resolve after `ms` of this clock's time; rejects with the signal's reason when aborted. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Real milliseconds that `ms` of this clock's time take (for delays handed to other systems). */
+  toRealMs(ms: number): number;
 }
 
 function sleepWith(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
@@ -41,6 +43,7 @@ export const systemClock: Clock = {
   sleep(ms, signal) {
     return sleepWith(systemClock, ms, signal);
   },
+  toRealMs: (ms) => ms,
 };
 
 /**
@@ -81,6 +84,10 @@ export class ScaledClock implements Clock {
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return sleepWith(this, ms, signal);
+  }
+
+  toRealMs(ms: number): number {
+    return ms / this.speed;
   }
 
   /** Move virtual time forward to `at` (never backward). */

@@ -259,6 +259,7 @@ export class CallSession {
   private async stickyStep(routing: RoutingSnapshot, ownerUserId: string): Promise<Ended | null> {
     const manager = routing.managers.get(ownerUserId);
     if (!manager?.ext) return null;
+    await this.deps.agents.ensureAgent(this.accountId!, ownerUserId, manager.ext);
     const [state] = await this.deps.agents.get(this.accountId!, [ownerUserId]);
     const registered = await this.deps.registrations.isRegistered(this.accountId!, manager.ext);
     const verdict = this.deps.decisions.sticky({
