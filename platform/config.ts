@@ -47,7 +47,6 @@ const EnvSchema = z.object({
 
   ESL_HOST: z.string().default('127.0.0.1'),
   ESL_PORT: port.default(8084),
-  FREESWITCH_ESL_URL: optionalString,
 
   RECORDINGS_SPOOL_DIR: z.string().default('.data/spool'),
 
@@ -114,7 +113,7 @@ function build(e: z.output<typeof EnvSchema>) {
       embeddedDir: e.S3_EMBEDDED_DIR,
       embeddedPort: e.S3_EMBEDDED_PORT,
     },
-    esl: { host: e.ESL_HOST, port: e.ESL_PORT, inboundUrl: e.FREESWITCH_ESL_URL },
+    esl: { host: e.ESL_HOST, port: e.ESL_PORT },
     recordings: { spoolDir: e.RECORDINGS_SPOOL_DIR },
     auth: {
       bootstrapAdminToken: e.BOOTSTRAP_ADMIN_TOKEN,

@@ -22,8 +22,8 @@ import { LabInterrupt, type AppOutcome } from './index';
 
 export interface AgentScript {
   ext: string;
-  /** null: never answers. */
-  answerAfterSeconds: number | null;
+  /** null: never answers. A function draws a fresh delay for every offer (the demo's agents). */
+  answerAfterSeconds: number | null | (() => number | null);
 }
 
 export interface CallerScript {
@@ -259,7 +259,10 @@ export class LabActors {
     }
     // The answering agent, if any answers within the timeout.
     const answering = exts
-      .map((ext) => ({ ext, after: this.agents.get(ext)?.answerAfterSeconds }))
+      .map((ext) => {
+        const a = this.agents.get(ext)?.answerAfterSeconds;
+        return { ext, after: typeof a === 'function' ? a() : a };
+      })
       .filter((a): a is { ext: string; after: number } => typeof a.after === 'number' && a.after * 1000 < timeoutMs)
       .sort((a, b) => a.after - b.after)[0];
     const leg: AgentLeg = {

@@ -50,44 +50,58 @@ export async function startLab(o: {
     listen: { host: '127.0.0.1', port: o.routerPort ?? 0 },
     impl: o.impl,
   });
-  const actors = new LabActors({ clock: o.clock, greetingSeconds: 0, ...o.actors });
-  const sw = new FakeSwitch({
-    router: router.address,
-    clock: o.clock,
-    onExecute: actors.onExecute,
-    onApi: actors.onApi,
-    knownApps: ['play_and_get_digits', 'playback', 'record_session', 'record', 'bridge'],
-  });
-  const registrations = new RedisRegistrationStore(o.redis, o.config.redis.prefix);
+  const { sw, actors, addAgents } = createLabSwitch({ routerAddress: router.address, clock: o.clock, redis: o.redis, prefix: o.config.redis.prefix, actors: o.actors });
   return {
     router,
     sw,
     actors,
     publisher,
     stream: o.stream,
-    async addAgents(accountId, agents) {
-      actors.setAgents(agents);
-      // Registration expiry is Redis (real) time, whatever the lab clock says.
-      const now = Date.now();
-      for (const a of agents) {
-        await registrations.apply(
-          accountId,
-          a.ext,
-          [
-            {
-              key: `lab-${a.ext}`,
-              expiresAt: now + 86_400_000,
-              info: { uri: `sip:${a.ext}@192.0.2.30`, source: '192.0.2.30:5060', protocol: 'udp', userAgent: 'lab', userId: a.ext, callId: `lab-${a.ext}`, registeredAt: now },
-            },
-          ],
-          now,
-        );
-      }
-    },
+    addAgents,
     async stop() {
       await sw.close();
       await router.stop();
       await subscriber.quit().catch(() => subscriber.disconnect());
     },
   };
+}
+
+/** A lab switch with scripted people, pointed at a router that is already running. */
+export function createLabSwitch(o: {
+  routerAddress: { host: string; port: number };
+  clock: Clock;
+  redis: Redis;
+  prefix: string;
+  actors?: Omit<ActorOptions, 'clock'>;
+}) {
+  const actors = new LabActors({ clock: o.clock, greetingSeconds: 0, ...o.actors });
+  const sw = new FakeSwitch({
+    router: o.routerAddress,
+    clock: o.clock,
+    onExecute: actors.onExecute,
+    onApi: actors.onApi,
+    knownApps: ['play_and_get_digits', 'playback', 'record_session', 'record', 'bridge'],
+  });
+  const registrations = new RedisRegistrationStore(o.redis, o.prefix);
+  /** Registers agents' phones (as the sip-gateway registrar would) and scripts them. */
+  const addAgents = async (accountId: string, agents: AgentScript[]) => {
+    actors.setAgents(agents);
+    // Registration expiry is Redis (real) time, whatever the lab clock says.
+    const now = Date.now();
+    for (const a of agents) {
+      await registrations.apply(
+        accountId,
+        a.ext,
+        [
+          {
+            key: `lab-${a.ext}`,
+            expiresAt: now + 86_400_000,
+            info: { uri: `sip:${a.ext}@192.0.2.30`, source: '192.0.2.30:5060', protocol: 'udp', userAgent: 'lab', userId: a.ext, callId: `lab-${a.ext}`, registeredAt: now },
+          },
+        ],
+        now,
+      );
+    }
+  };
+  return { sw, actors, addAgents };
 }
