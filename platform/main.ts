@@ -8,6 +8,7 @@ import { startAnalytics, type AnalyticsHandle } from '../analytics/main';
 import { analyticsRoutes } from '../analytics/http/routes';
 import { startRouter, type RouterHandle } from '../call-router/main';
 import { createSipGateway } from '../sip-gateway/main';
+import { adminApi } from './admin';
 import { ensureBootstrapAdmin } from './auth/principals';
 import type { Clock } from './clock';
 import { loadConfig, type Config } from './config';
@@ -15,6 +16,7 @@ import { migrate } from './db/migrate';
 import { createPool } from './db/pool';
 import { EventPublisher } from './events/stream';
 import { buildApp, type App } from './http/app';
+import { authRoutes } from './http/auth-routes';
 import { createLogger, type Logger } from './logger';
 import { createRedis } from './redis';
 
@@ -48,6 +50,8 @@ export async function startPlatform(opts: { config?: Config; logger?: Logger; cl
   const sip = opts.sip === false ? null : createSipGateway({ config, pool, redis, logger, clock: opts.clock });
 
   const app = await buildApp({ config, pool, logger });
+  await app.register(authRoutes, { pool, config });
+  await app.register(adminApi, { pool, redis, redisPrefix: config.redis.prefix });
   await app.register(analyticsRoutes, { pool, publisher });
   if (sip) await app.register(sip.routes);
   await app.listen({ host: config.http.host, port: config.http.port });
