@@ -7,12 +7,13 @@
  * dead router is covered by FreeSWITCH's dialplan fallback (freeswitch-conf/).
  */
 import { EventEmitter } from 'node:events';
-import type { Config } from '../platform/config';
+import { pathToFileURL } from 'node:url';
+import { loadConfig, type Config } from '../platform/config';
 import { systemClock, type Clock } from '../platform/clock';
-import type { Pool } from '../platform/db/pool';
-import type { EventPublisher } from '../platform/events/stream';
+import { createPool, type Pool } from '../platform/db/pool';
+import { EventPublisher } from '../platform/events/stream';
 import { createLogger, type Logger } from '../platform/logger';
-import type { Redis } from '../platform/redis';
+import { createRedis, type Redis } from '../platform/redis';
 import { isRegistered } from '../sip-gateway/adapters/registration-store';
 import { RedisAgentStore } from './adapters/agent-store';
 import { PgRoutingConfig } from './adapters/config-repo';
@@ -143,3 +144,22 @@ export async function startRouter(deps: RouterDeps): Promise<RouterHandle> {
     },
   };
 }
+
+/** Run the router alone: `tsx call-router/main.ts` (compose runs several beside the app). */
+async function runStandalone() {
+  const config = loadConfig();
+  const pool = createPool(config.db.url, config.db.poolMax);
+  const redis = createRedis(config.redis.url);
+  const router = await startRouter({
+    config,
+    pool,
+    redis,
+    subscriber: createRedis(config.redis.url),
+    publisher: new EventPublisher(redis, config.events.stream, config.redis.prefix),
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => void router.stop().then(() => process.exit(0)));
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await runStandalone();
