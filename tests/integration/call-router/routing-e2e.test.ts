@@ -3,6 +3,7 @@
  * TCP outbound ESL, the real router, the real event stream. One account per variant.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisAgentStore } from '../../../call-router/adapters/agent-store';
 import { ScaledClock } from '../../../platform/clock';
 import { parseCallEvent, type CallEvent } from '../../../platform/events/contract';
 import { startLab, type Lab } from '../../lab/harness';
@@ -225,6 +226,22 @@ describe('routing through the lab over real ESL', () => {
     const h101 = await redis.hgetall(`${config.redis.prefix}:{${p.accountId}}:agent:${p.users.get('101')}`);
     const h102 = await redis.hgetall(`${config.redis.prefix}:{${p.accountId}}:agent:${p.users.get('102')}`);
     expect([h101.status, h102.status]).toEqual(['free', 'free']);
+  });
+
+  it('an agent who goes away mid-offer is not offered again (no offer loop) and stays away', async () => {
+    const p = accounts.main!.p;
+    const store = new RedisAgentStore(redis, config.redis.prefix);
+    const anna = p.users.get('101')!;
+    const start = next();
+    // 101 rings from about 1.5 s; she sets herself away while it rings.
+    clock.jumpTo(start);
+    clock.setTimer(() => void store.setStatus(p.accountId, anna, 'away'), 4_000);
+    const first = await call('main', { press: [{ afterSeconds: 1, digits: '1' }], talkSeconds: 5 }, start);
+    expect(find(first.events, 'call.agent_offered').map((e) => e.ext)).toEqual(['101', '102']);
+    expect((await store.get(p.accountId, [anna]))[0]!.status).toBe('away');
+    const second = await call('main', { press: [{ afterSeconds: 1, digits: '1' }], talkSeconds: 5 }, next());
+    expect(find(second.events, 'call.agent_offered').map((e) => e.ext)).toEqual(['102']);
+    await store.setStatus(p.accountId, anna, 'free');
   });
 
   it('never produced a double offer or a zombie leg in this file', () => {
