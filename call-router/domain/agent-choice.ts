@@ -32,7 +32,12 @@ export type AgentPick =
 
 const byPosition = (a: Candidate, b: Candidate) => a.position - b.position;
 
-export function pickAgents(strategy: Strategy, members: readonly Candidate[], tried: ReadonlySet<string>, rrPointer: number): AgentPick {
+/**
+ * `nth`: the caller's place among those picking at the same moment (0 = first in line). The
+ * n-th caller takes the n-th best agent, so callers served together do not all race for the
+ * same one.
+ */
+export function pickAgents(strategy: Strategy, members: readonly Candidate[], tried: ReadonlySet<string>, rrPointer: number, nth = 0): AgentPick {
   const staffed = members.filter((m) => m.registered && m.onShift);
   if (staffed.length === 0) return { kind: 'none', reason: 'no_agents' };
   const untried = staffed.filter((m) => !tried.has(m.userId));
@@ -41,27 +46,20 @@ export function pickAgents(strategy: Strategy, members: readonly Candidate[], tr
   if (offerable.length === 0) return { kind: 'none', reason: 'all_busy' };
   const level = Math.min(...offerable.map((m) => m.level));
   const pool = offerable.filter((m) => m.level === level).sort(byPosition);
-  const one = (c: Candidate): AgentPick => ({ kind: 'offer', agents: [{ userId: c.userId, ext: c.ext, position: c.position }] });
-  switch (strategy) {
-    case 'ring-all':
-      return { kind: 'offer', agents: pool.map((c) => ({ userId: c.userId, ext: c.ext, position: c.position })) };
-    case 'top-down':
-      return one(pool[0]!);
-    case 'longest-idle':
-      return one(pool.reduce((best, c) => (c.lastCallEndedAt < best.lastCallEndedAt ? c : best)));
-    case 'least-talk-time':
-      return one(
-        pool.reduce((best, c) =>
-          c.talkSecondsToday < best.talkSecondsToday ||
-          (c.talkSecondsToday === best.talkSecondsToday && c.lastCallEndedAt < best.lastCallEndedAt)
-            ? c
-            : best,
-        ),
-      );
-    case 'round-robin':
-      return one(pool.find((c) => c.position > rrPointer) ?? pool[0]!);
-  }
+  if (strategy === 'ring-all') return { kind: 'offer', agents: pool.map((c) => ({ userId: c.userId, ext: c.ext, position: c.position })) };
+  const ordered = [...pool].sort(ORDER[strategy](rrPointer));
+  const c = ordered[Math.min(nth, ordered.length - 1)]!;
+  return { kind: 'offer', agents: [{ userId: c.userId, ext: c.ext, position: c.position }] };
 }
+
+type Order = (a: Candidate, b: Candidate) => number;
+const ORDER: Record<Exclude<Strategy, 'ring-all'>, (rrPointer: number) => Order> = {
+  'top-down': () => byPosition,
+  'longest-idle': () => (a, b) => a.lastCallEndedAt - b.lastCallEndedAt || byPosition(a, b),
+  'least-talk-time': () => (a, b) => a.talkSecondsToday - b.talkSecondsToday || a.lastCallEndedAt - b.lastCallEndedAt || byPosition(a, b),
+  // The members after the last one offered come first, then the rest: wrapping round.
+  'round-robin': (ptr) => (a, b) => Number(a.position <= ptr) - Number(b.position <= ptr) || byPosition(a, b),
+};
 
 /** Whether a caller who entered at `enteredAtMs` has waited the queue's maximum. */
 export function maxWaitReached(enteredAtMs: number, maxWaitSeconds: number, nowMs: number): boolean {

@@ -43,7 +43,7 @@ export interface Decisions<M = unknown> {
   ivrStart(document: unknown): M;
   ivrCollectSpec(menu: M): CollectSpec;
   ivrStep(menu: M, digits: string | null): IvrStepResult<M>;
-  pickAgents(queue: QueueConfig, agents: AgentView[], tried: ReadonlySet<string>, pointer: number, nowMs: number): Pick;
+  pickAgents(queue: QueueConfig, agents: AgentView[], tried: ReadonlySet<string>, pointer: number, nth: number): Pick;
 }
 
 export interface RegistrationView {

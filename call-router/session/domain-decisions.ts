@@ -41,7 +41,7 @@ export const domainDecisions: Decisions<IvrState> = {
     if (step.kind === 'continue') return { kind: 'continue', menu: step.state, input: step.input };
     return { kind: 'done', choice: step.choice, target: step.target, input: step.input };
   },
-  pickAgents(queue, agents, tried, pointer) {
-    return pickAgents(queue.strategy, agents, tried, pointer);
+  pickAgents(queue, agents, tried, pointer, nth) {
+    return pickAgents(queue.strategy, agents, tried, pointer, nth);
   },
 };

@@ -471,10 +471,15 @@ export class CallSession {
           }
         }
         const rank = await agents.rank(accountId, queue.id, this.media.callId);
-        if (rank === 0) {
-          const states = await this.availability(routing, queue);
+        // Callers further back than there are agents cannot be served yet: skip the look-up.
+        const states = rank === null || rank >= queue.members.length ? [] : await this.availability(routing, queue);
+        const offerable = states.filter((a) => a.registered && a.onShift && a.status === 'free' && !tried.has(a.userId)).length;
+        // First come, first served: the k-th caller in line may take an agent only while more
+        // than k agents are free, so nobody overtakes a caller ahead of them, yet a line of
+        // callers is served by many free agents at once.
+        if (rank !== null && (rank === 0 || rank < offerable)) {
           const pointer = queue.strategy === 'round-robin' ? await agents.getPointer(accountId, queue.id) : 0;
-          const pick = decisions.pickAgents(queue, states, tried, pointer, now);
+          const pick = decisions.pickAgents(queue, states, tried, pointer, rank);
           if (pick.kind === 'none') {
             if (pick.reason === 'no_agents' || pick.reason === 'all_tried') {
               outcome = pick.reason === 'no_agents' ? 'no_agents' : 'all_failed';
@@ -497,7 +502,8 @@ export class CallSession {
             for (const a of pick.agents) if (r.failed.includes(a.userId)) tried.add(a.userId);
             if (signal.aborted) break;
             await agents.enqueue(accountId, queue.id, this.media.callId, enteredAt);
-            if (r.reserved > 0) continue;
+            // Rang and failed, or another caller reserved the agent first: look again now.
+            continue;
           }
         }
         await this.deps.waitForChange(accountId, Math.min(1000, Math.max(1, nextAnnounce - clock.now())), signal).catch(() => undefined);

@@ -19,7 +19,7 @@ const redis = testRedis();
 const config = testConfig();
 const stream = uniq('multi-events');
 const AGENTS = 20;
-const CALLS = 2000;
+const CALLS = Number(process.env.MULTI_CALLS ?? 2000);
 
 const procs: ChildProcess[] = [];
 function startRouterProc(): Promise<{ proc: ChildProcess; port: number }> {
