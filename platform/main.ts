@@ -51,7 +51,7 @@ export async function startPlatform(opts: { config?: Config; logger?: Logger; cl
 
   const app = await buildApp({ config, pool, logger });
   await app.register(authRoutes, { pool, config });
-  await app.register(adminApi, { pool, redis, redisPrefix: config.redis.prefix });
+  await app.register(adminApi, { pool, config, redis });
   await app.register(analyticsRoutes, { pool, publisher });
   if (sip) await app.register(sip.routes);
   await app.listen({ host: config.http.host, port: config.http.port });
