@@ -14,7 +14,7 @@ import { createPool, type Pool } from '../platform/db/pool';
 import { EventPublisher } from '../platform/events/stream';
 import { createLogger, type Logger } from '../platform/logger';
 import { createRedis, type Redis } from '../platform/redis';
-import { isRegistered } from '../sip-gateway/adapters/registration-store';
+import { isRegistered, registeredExtensions } from '../sip-gateway/adapters/registration-store';
 import { RedisAgentStore } from './adapters/agent-store';
 import { PgRoutingConfig } from './adapters/config-repo';
 import { ModeslEslServer } from './adapters/esl/modesl-server';
@@ -69,6 +69,7 @@ export async function startRouter(deps: RouterDeps): Promise<RouterHandle> {
   const agents = new RedisAgentStore(deps.redis, prefix);
   const registrations: RegistrationView = deps.registrations ?? {
     isRegistered: (accountId, ext) => isRegistered(deps.redis, prefix, accountId, ext),
+    registered: (accountId, exts) => registeredExtensions(deps.redis, prefix, accountId, exts),
   };
 
   // Wake-ups for waiting callers: any agent or registration change of the account.

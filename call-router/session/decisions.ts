@@ -48,4 +48,6 @@ export interface Decisions<M = unknown> {
 
 export interface RegistrationView {
   isRegistered(accountId: string, ext: string): Promise<boolean>;
+  /** Which of these extensions are registered, in one round trip. */
+  registered(accountId: string, exts: readonly string[]): Promise<Set<string>>;
 }

@@ -544,7 +544,7 @@ export class CallSession {
     const accountId = this.accountId!;
     const states = await this.deps.agents.get(accountId, queue.members.map((m) => m.userId));
     const byId = new Map(states.map((s) => [s.userId, s]));
-    const regs = await Promise.all(queue.members.map((m) => this.deps.registrations.isRegistered(accountId, m.ext)));
+    const regs = await this.deps.registrations.registered(accountId, queue.members.map((m) => m.ext));
     const now = this.deps.clock.now();
     return queue.members.map((m, i) => {
       const s = byId.get(m.userId);
@@ -553,7 +553,7 @@ export class CallSession {
         ext: m.ext,
         level: m.level,
         position: m.position,
-        registered: regs[i]!,
+        registered: regs.has(m.ext),
         onShift: this.deps.decisions.onShift(routing.managers.get(m.userId)?.shift ?? null, routing.timezone, now),
         status: s?.status ?? 'free',
         lastCallEndedAt: s?.lastCallEndedAt ?? 0,

@@ -1,0 +1,129 @@
+/**
+ * npm run bench -- router
+ *
+ * New calls per second and the p99 routing-decision latency of the real router, driven by the
+ * switch lab over real TCP outbound ESL, against a baseline measured in the same run: the
+ * minimal ESL peer talking to a server that only answers and hangs up (the limit of the
+ * framing on this machine).
+ *
+ * A benchmark call: an in-hours call on a tracking number, no IVR, into a queue of 100 agents (more than calls in flight, so nobody waits) who
+ * answer at once; the caller hangs up as soon as the agent is bridged. The routing decision is
+ * the time from the call's arrival to the router ringing an agent (number lookup, CRM lookup,
+ * schedule, own-manager check, queue entry, ACD pick, reservation).
+ */
+import { systemClock } from '../platform/clock';
+import { loadConfig } from '../platform/config';
+import { createPool } from '../platform/db/pool';
+import { migrate } from '../platform/db/migrate';
+import { createLogger } from '../platform/logger';
+import { createRedis } from '../platform/redis';
+import { NativeEslServer } from '../call-router/adapters/esl/native-server';
+import { startLab } from '../tests/lab/harness';
+import { MinimalPeer } from '../tests/lab/minimal-peer';
+import { provisionScenario } from '../tests/lab/provision';
+import { parseScenario } from '../tests/lab/scenario';
+
+const CALLS = Number(process.env.BENCH_CALLS ?? 3000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
+const AGENTS = Number(process.env.BENCH_AGENTS ?? 100);
+
+async function pool<T>(n: number, concurrency: number, one: (i: number) => Promise<T>): Promise<{ ms: number; results: T[] }> {
+  const results: T[] = new Array(n);
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= n) return;
+        results[i] = await one(i);
+      }
+    }),
+  );
+  return { ms: performance.now() - t0, results };
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+
+export async function run(): Promise<string> {
+  const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
+  const logger = createLogger({ level: 'silent', destination: 2 });
+  const db = createPool(config.db.url, 10);
+  await migrate(db);
+  const redis = createRedis(config.redis.url);
+  const number = `+7495${String(Math.floor(Math.random() * 9_000_000) + 1_000_000)}`;
+  const allDay = ['00:00-24:00'];
+  const week = { mon: allDay, tue: allDay, wed: allDay, thu: allDay, fri: allDay, sat: allDay, sun: allDay };
+  const exts = Array.from({ length: AGENTS }, (_, i) => String(300 + i));
+  const scenario = parseScenario({
+    timezone: 'Europe/Moscow',
+    schedule: { weekly: week },
+    channels: [{ name: 'bench', numbers: [number] }],
+    ivr: null,
+    queues: [{ name: 'bench', strategy: 'longest-idle', agents: exts, ringSeconds: 10, maxWaitSeconds: 600 }],
+    agents: exts.map((ext) => ({ ext, name: `Agent ${ext}`, answerAfterSeconds: 0.01 })),
+    calls: [{ id: 'x', at: '2026-11-02T10:00:00', from: '+79160000001', to: number }],
+  });
+  const prov = await provisionScenario(db, scenario, `bench-router-${Date.now()}`);
+  const impl = (process.env.BENCH_IMPL as 'modesl' | 'native' | undefined) ?? 'modesl';
+  const lab = await startLab({ config, pool: db, redis, clock: systemClock, logger, stream: `bench-router-${Date.now()}`, impl });
+  await lab.addAgents(prov.accountId, exts.map((ext) => ({ ext, answerAfterSeconds: 0.01 })));
+  await lab.router.config.routing(prov.accountId);
+
+  const placedAt = new Map<string, number>();
+  // New callers for each phase: a caller who talked to an agent is rung to that agent first next time.
+  let callerBase = 0;
+  const oneCall = async (i: number) => {
+    const { call, finished } = lab.actors.place(lab.sw, { id: `b${i}`, patienceSeconds: 600, press: [], talkSeconds: 0.02 }, { caller: `+7918${String(i + callerBase).padStart(7, '0')}`, destination: number });
+    placedAt.set(call.uuid, performance.now());
+    await finished;
+  };
+  // The router's decision is when the lab sees the originate for that call.
+  const decidedAt = new Map<string, number>();
+  const onApi = lab.actors.onApi;
+  lab.sw.opts.onApi = (cmd, args, ctx) => {
+    if (cmd === 'originate' && !decidedAt.has(ctx.call.uuid)) decidedAt.set(ctx.call.uuid, performance.now());
+    return onApi(cmd, args, ctx);
+  };
+
+  console.error(`router (${impl}): warming up`);
+  await pool(Number(process.env.BENCH_WARMUP ?? 300), 50, oneCall);
+  placedAt.clear();
+  decidedAt.clear();
+  callerBase = 1_000_000;
+  console.error(`router: ${CALLS} calls, ${CONCURRENCY} in flight`);
+  const routed = await pool(CALLS, CONCURRENCY, oneCall);
+  const latencies = [...decidedAt].map(([uuid, t]) => t - placedAt.get(uuid)!);
+  const routerRate = CALLS / (routed.ms / 1000);
+  const violations = lab.actors.violations.length;
+  await lab.stop();
+
+  // Baseline: the framing limit (answer, hangup) on the same machine, same concurrency.
+  const minimal = new NativeEslServer({
+    host: '127.0.0.1',
+    port: 0,
+    logger,
+    onCall: async (ch) => {
+      await ch.execute('answer');
+      await ch.execute('hangup', 'NORMAL_CLEARING').catch(() => undefined);
+    },
+  });
+  const addr = await minimal.start();
+  const peer = new MinimalPeer({ router: addr });
+  await pool(300, 50, () => peer.call());
+  const base = await pool(CALLS, CONCURRENCY, () => peer.call());
+  const baseRate = CALLS / (base.ms / 1000);
+  await minimal.stop();
+  await minimal.closeAll();
+
+  const p50 = pct(latencies, 50);
+  const p99 = pct(latencies, 99);
+  console.error(`router: ${routerRate.toFixed(0)} calls/s; decision p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms (${latencies.length} decisions); double offers: ${violations}`);
+  console.error(`framing baseline (answer + hangup): ${baseRate.toFixed(0)} calls/s`);
+  await db.end();
+  redis.disconnect();
+  return `router: ${routerRate.toFixed(0)} calls/s, p99 ${p99.toFixed(1)} ms, ${(routerRate / baseRate).toFixed(2)}x framing baseline`;
+}
