@@ -546,7 +546,7 @@ export class CallSession {
     const byId = new Map(states.map((s) => [s.userId, s]));
     const regs = await this.deps.registrations.registered(accountId, queue.members.map((m) => m.ext));
     const now = this.deps.clock.now();
-    return queue.members.map((m, i) => {
+    return queue.members.map((m) => {
       const s = byId.get(m.userId);
       return {
         userId: m.userId,
