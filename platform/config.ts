@@ -47,6 +47,7 @@ const EnvSchema = z.object({
 
   ESL_HOST: z.string().default('127.0.0.1'),
   ESL_PORT: port.default(8084),
+  FREESWITCH_SIP_EDGE: z.string().regex(/^sips?:[^\s]+$/, 'a SIP URI, e.g. sip:172.28.0.10:5060').default('sip:127.0.0.1:5060'),
 
   RECORDINGS_SPOOL_DIR: z.string().default('.data/spool'),
 
@@ -113,7 +114,7 @@ function build(e: z.output<typeof EnvSchema>) {
       embeddedDir: e.S3_EMBEDDED_DIR,
       embeddedPort: e.S3_EMBEDDED_PORT,
     },
-    esl: { host: e.ESL_HOST, port: e.ESL_PORT },
+    esl: { host: e.ESL_HOST, port: e.ESL_PORT, sipEdge: e.FREESWITCH_SIP_EDGE },
     recordings: { spoolDir: e.RECORDINGS_SPOOL_DIR },
     auth: {
       bootstrapAdminToken: e.BOOTSTRAP_ADMIN_TOKEN,

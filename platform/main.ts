@@ -6,6 +6,7 @@
 import { pathToFileURL } from 'node:url';
 import { startAnalytics, type AnalyticsHandle } from '../analytics/main';
 import { analyticsRoutes } from '../analytics/http/routes';
+import { freeswitchDirectory } from '../call-router/http/directory';
 import { startRouter, type RouterHandle } from '../call-router/main';
 import { createSipGateway } from '../sip-gateway/main';
 import { adminApi } from './admin';
@@ -53,6 +54,7 @@ export async function startPlatform(opts: { config?: Config; logger?: Logger; cl
   await app.register(authRoutes, { pool, config });
   await app.register(adminApi, { pool, config, redis });
   await app.register(analyticsRoutes, { pool, publisher });
+  await app.register(freeswitchDirectory, { pool, sipEdge: config.esl.sipEdge });
   if (sip) await app.register(sip.routes);
   await app.listen({ host: config.http.host, port: config.http.port });
   const address = app.server.address();
