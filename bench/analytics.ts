@@ -117,9 +117,9 @@ export async function run(): Promise<string> {
                 (ARRAY['after_hours','ivr_abandon','missed','short_call','unlogged','not_worked','worked','worked'])[1 + (g * 7919) % 8],
                 CASE WHEN (g * 7919) % 8 = 2 THEN (ARRAY['short_abandon','queue_abandon','voicemail','no_agents'])[1 + g % 4] END,
                 false, now(), (g % 300)::real, (g % 60)::real, CASE WHEN g % 40 = 0 THEN 1000 + g % 90000 END
-           FROM (SELECT g, timestamptz '2025-12-01 00:00+00' + (g % 31536000) * interval '1 second' AS ts
+           FROM (SELECT g, timestamptz '2025-12-01 00:00+00' + ((g * 31536000) / $5::bigint) * interval '1 second' AS ts
                    FROM generate_series($3::bigint, $4::bigint) g) s`,
-        [funnelAccount, channels, off + 1, Math.min(FACTS, off + chunk)],
+        [funnelAccount, channels, off + 1, Math.min(FACTS, off + chunk), FACTS],
       );
       console.error(`  ${Math.min(FACTS, off + chunk)} calls`);
     }
@@ -135,6 +135,8 @@ export async function run(): Promise<string> {
     await pool.query('ANALYZE call_facts; ANALYZE call_rollup_daily');
     console.error(`funnel: data ready in ${((performance.now() - g0) / 1000).toFixed(0)} s`);
     const period = { accountId: funnelAccount, from: '2026-10-01', to: '2026-10-30' };
+    const { rows: inWindow } = await pool.query(`SELECT count(*)::int AS n FROM call_facts WHERE account_id = $1 AND day BETWEEN $2::date AND $3::date`, [funnelAccount, '2026-10-01', '2026-10-30']);
+    console.error(`funnel: ${inWindow[0].n} calls in the 30-day window`);
     const fast: number[] = [];
     for (let i = 0; i < 7; i++) {
       const s = performance.now();
