@@ -3,6 +3,7 @@
  * (call-router/domain). The session asks; the domain answers; nothing here does I/O.
  */
 import type { QueueConfig, RoutingSnapshot } from '../adapters/config-repo';
+import type { Candidate } from '../domain/agent-choice';
 import type { CollectSpec } from './media';
 
 export interface IvrTarget {
@@ -10,18 +11,8 @@ export interface IvrTarget {
   ref: string | null;
 }
 
-export interface AgentView {
-  userId: string;
-  ext: string;
-  level: number;
-  position: number;
-  registered: boolean;
-  onShift: boolean;
-  status: 'free' | 'busy' | 'reserved' | 'away';
-  lastCallEndedAt: number;
-  lastOfferedAt: number;
-  talkSecondsToday: number;
-}
+/** What the ACD sees of an agent: the domain's candidate. */
+export type AgentView = Candidate;
 
 export type IvrStepResult<M> =
   | { kind: 'continue'; menu: M; input: { kind: 'digit' | 'no_input' | 'invalid'; digits: string | null } | null }

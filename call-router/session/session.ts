@@ -557,7 +557,6 @@ export class CallSession {
         onShift: this.deps.decisions.onShift(routing.managers.get(m.userId)?.shift ?? null, routing.timezone, now),
         status: s?.status ?? 'free',
         lastCallEndedAt: s?.lastCallEndedAt ?? 0,
-        lastOfferedAt: s?.lastOfferedAt ?? 0,
         talkSecondsToday: s?.talkSecondsToday ?? 0,
       };
     });
