@@ -44,14 +44,14 @@ const { sw, actors, addAgents } = createLabSwitch({
 const r = rng(seed + 1);
 await addAgents(
   demo.accountId,
-  DEMO_MANAGERS.map((m) => ({ ext: m.ext, answerAfterSeconds: () => (r() < 0.2 ? null : 2 + -Math.log(1 - r()) * 8) })),
+  DEMO_MANAGERS.map((m) => ({ ext: m.ext, answerAfterSeconds: () => (r() < 0.25 ? null : 2 + -Math.log(1 - r()) * 5) })),
 );
 
 const calls = demoDay({
   seed,
   day: today,
   timezone: tz,
-  scale: Number(process.env.DEMO_SCALE ?? 1.5),
+  scale: Number(process.env.DEMO_SCALE ?? 1.15),
   knownCallers: known.map((k) => k.phone),
   numbers: DEMO_CHANNELS.map((c, i) => ({ number: c.number, weight: [3, 4, 3, 2, 1][i] ?? 1, averageDeal: [18000, 42000, 35000, 25000, 60000][i] ?? 30000 })),
 });

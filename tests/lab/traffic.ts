@@ -69,7 +69,7 @@ export function demoDay(o: {
         from,
         to: n.number,
         // Some hang up at once, most wait about a minute.
-        patienceSeconds: r() < 0.06 ? 3 + r() * 12 : 25 + exp(r, 70),
+        patienceSeconds: r() < 0.05 ? 3 + r() * 12 : 40 + exp(r, 120),
         press,
         talkSeconds: r() < 0.12 ? 3 + r() * 6 : 40 + exp(r, 150),
         crm: {
