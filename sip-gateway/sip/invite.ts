@@ -9,6 +9,7 @@ import { addressOf } from '../domain/sip-uri';
 import type { GatewayContext } from './context';
 import { handleCarrierInvite } from './inbound';
 import { handleDeviceInvite } from './outbound';
+import { handleAgentInvite, isFromFreeswitch } from './agent-leg';
 
 export function inviteHandler(ctx: GatewayContext, srf: SrfLike) {
   return async (req: SipReq, res: SipRes): Promise<void> => {
@@ -19,6 +20,10 @@ export function inviteHandler(ctx: GatewayContext, srf: SrfLike) {
       canceled = true;
     });
     const log = ctx.logger.child({ sipCallId: req.get('Call-ID'), ip: req.source_address, caller: req.callingNumber });
+    if (isFromFreeswitch(ctx, req)) {
+      await handleAgentInvite(ctx, srf, req, res, log, () => canceled);
+      return;
+    }
     const trunks = await ctx.directory.trunksForSource(req.source_address);
     if (trunks.length > 0) {
       await handleCarrierInvite(ctx, srf, req, res, trunks, log, () => canceled);

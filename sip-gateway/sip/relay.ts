@@ -69,16 +69,18 @@ export function leaseUntil(ctx: GatewayContext, now: number) {
  * callbacks, and a BYE that arrived in the same TCP read as our 200's echo has been handled
  * (and its 'destroy' emitted) before this code runs.
  */
-export function bindDialogs(ctx: GatewayContext, a: SipDialog, b: SipDialog, lease: LeaseHolder, log: Logger) {
-  ctx.activeCalls.add(lease.lease.id);
+export function bindDialogs(ctx: GatewayContext, a: SipDialog, b: SipDialog, lease: LeaseHolder | null, log: Logger) {
+  // Agent legs from FreeSWITCH hold no lease: the customer's call already counts.
+  const id = lease?.lease.id ?? `agent:${a.sip.callId}`;
+  ctx.activeCalls.add(id);
   let ended = false;
   const end = (other: SipDialog, who: string) => () => {
     if (ended) return;
     ended = true;
-    ctx.activeCalls.delete(lease.lease.id);
+    ctx.activeCalls.delete(id);
     log.info({ endedBy: who }, 'call ended');
     if (other.connected) other.destroy().catch(() => undefined);
-    void lease.release();
+    void lease?.release();
   };
   a.on('destroy', end(b, 'a-leg'));
   b.on('destroy', end(a, 'b-leg'));
