@@ -59,7 +59,8 @@ const RESERVE = `
 local k = KEYS[1]
 local now = tonumber(ARGV[2])
 local st = redis.call('HGET', k, 'status')
-if not st then return 0 end
+-- A missing hash (Redis lost its data) is an agent nobody holds: free.
+if not st then st = 'free' end
 if st == 'reserved' and tonumber(redis.call('HGET', k, 'reservedUntil') or '0') < now then
   local want = redis.call('HGET', k, 'want')
   st = (want and want ~= '') and want or 'free'
@@ -139,8 +140,12 @@ export class RedisAgentStore implements AgentStore {
     return accountKey(this.prefix, accountId, 'agents-changed');
   }
 
+  /** Agents this process has already set up: queue entry must not cost a round trip per member. */
+  private readonly ensured = new Set<string>();
+
   async ensureAgent(accountId: string, userId: string, ext: string) {
     const k = this.agentKey(accountId, userId);
+    if (this.ensured.has(`${k}:${ext}`)) return;
     await this.r
       .multi()
       .hsetnx(k, 'status', 'free')
@@ -149,6 +154,7 @@ export class RedisAgentStore implements AgentStore {
       .hsetnx(k, 'talkSecondsToday', '0')
       .hset(k, 'ext', ext)
       .exec();
+    this.ensured.add(`${k}:${ext}`);
   }
 
   async get(accountId: string, userIds: readonly string[]): Promise<AgentState[]> {
