@@ -18,7 +18,10 @@ import { migrate } from '../platform/db/migrate';
 import { createLogger } from '../platform/logger';
 import { createRedis } from '../platform/redis';
 import { NativeEslServer } from '../call-router/adapters/esl/native-server';
-import { startLab } from '../tests/lab/harness';
+import { fork } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLabSwitch } from '../tests/lab/harness';
 import { MinimalPeer } from '../tests/lab/minimal-peer';
 import { provisionScenario } from '../tests/lab/provision';
 import { parseScenario } from '../tests/lab/scenario';
@@ -69,9 +72,19 @@ export async function run(): Promise<string> {
   });
   const prov = await provisionScenario(db, scenario, `bench-router-${Date.now()}`);
   const impl = (process.env.BENCH_IMPL as 'modesl' | 'native' | undefined) ?? 'modesl';
-  const lab = await startLab({ config, pool: db, redis, clock: systemClock, logger, stream: `bench-router-${Date.now()}`, impl });
+  // The router runs in a process of its own, as in production: the lab's FreeSWITCH frames
+  // cost as much CPU as the routing and must not share its event loop.
+  const routerProc = fork(join(dirname(fileURLToPath(import.meta.url)), '../tests/integration/call-router/fixtures/router-proc.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, STREAM: `bench-router-${Date.now()}`, ROUTER_IMPL: impl },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    routerProc.once('message', (m) => resolve((m as { port: number }).port));
+    routerProc.once('exit', (code) => reject(new Error(`router exited ${code}`)));
+  });
+  const lab = createLabSwitch({ routerAddress: { host: '127.0.0.1', port }, clock: systemClock, redis, prefix: config.redis.prefix });
   await lab.addAgents(prov.accountId, exts.map((ext) => ({ ext, answerAfterSeconds: 0.01 })));
-  await lab.router.config.routing(prov.accountId);
 
   const placedAt = new Map<string, number>();
   // New callers for each phase: a caller who talked to an agent is rung to that agent first next time.
@@ -99,7 +112,8 @@ export async function run(): Promise<string> {
   const latencies = [...decidedAt].map(([uuid, t]) => t - placedAt.get(uuid)!);
   const routerRate = CALLS / (routed.ms / 1000);
   const violations = lab.actors.violations.length;
-  await lab.stop();
+  await lab.sw.close();
+  routerProc.kill('SIGTERM');
 
   // Baseline: the framing limit (answer, hangup) on the same machine, same concurrency.
   const minimal = new NativeEslServer({

@@ -75,6 +75,8 @@ const parseVars = (s: string) =>
 
 export class LabActors {
   readonly legs = new Map<string, AgentLeg>();
+  /** Legs by the call that rang them, so a hangup does not scan every leg of the run. */
+  private readonly legsByCall = new Map<string, AgentLeg[]>();
   readonly violations: string[] = [];
   private readonly agents = new Map<string, AgentScript>();
   private readonly calls = new Map<string, CallState>();
@@ -134,8 +136,7 @@ export class LabActors {
 
   private onCallerGone(st: CallState) {
     const now = this.o.clock.now();
-    for (const leg of this.legs.values()) {
-      if (leg.parentCallId !== st.call.uuid) continue;
+    for (const leg of this.legsByCall.get(st.call.uuid) ?? []) {
       if (leg.state === 'bridged') {
         // hangup_after_bridge: the agent's leg ends with the caller's.
         leg.state = 'ended';
@@ -276,6 +277,7 @@ export class LabActors {
       endCause: null,
     };
     this.legs.set(legId, leg);
+    if (leg.parentCallId) (this.legsByCall.get(leg.parentCallId) ?? this.legsByCall.set(leg.parentCallId, []).get(leg.parentCallId)!).push(leg);
     this.offers.push({ exts, at: now, callId: leg.parentCallId });
     const ctl = new AbortController();
     this.pendingOriginates.set(legId, ctl);
