@@ -75,7 +75,8 @@ export async function run(): Promise<string> {
   // The router runs in a process of its own, as in production: the lab's FreeSWITCH frames
   // cost as much CPU as the routing and must not share its event loop.
   const routerProc = fork(join(dirname(fileURLToPath(import.meta.url)), '../tests/integration/call-router/fixtures/router-proc.ts'), [], {
-    execArgv: ['--import', 'tsx'],
+    // BENCH_PROFILE=dir writes the router's CPU profile there.
+    execArgv: ['--import', 'tsx', ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])],
     env: { ...process.env, STREAM: `bench-router-${Date.now()}`, ROUTER_IMPL: impl },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -113,7 +114,8 @@ export async function run(): Promise<string> {
   const routerRate = CALLS / (routed.ms / 1000);
   const violations = lab.actors.violations.length;
   await lab.sw.close();
-  routerProc.kill('SIGTERM');
+  routerProc.send('exit');
+  await new Promise((r) => routerProc.once('exit', r));
 
   // Baseline: the framing limit (answer, hangup) on the same machine, same concurrency.
   const minimal = new NativeEslServer({
