@@ -115,7 +115,8 @@ describe('routing through the lab over real ESL', () => {
     expect(find(events, 'call.answered')[0]).toMatchObject({ ext: '102', via: 'queue' });
     const hangup = find(events, 'call.hangup')[0]!;
     expect(hangup.talkSeconds).toBeGreaterThan(18);
-    expect(hangup.talkSeconds).toBeLessThan(23);
+    // Lab time runs 40x: a few real milliseconds of latency under load are seconds here.
+    expect(hangup.talkSeconds).toBeLessThan(30);
     expect(record.executes.filter((x) => x.app === 'record_session').map((x) => x.arg)).toEqual([hangup.recordingPath]);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
   });
@@ -233,10 +234,15 @@ describe('routing through the lab over real ESL', () => {
     const store = new RedisAgentStore(redis, config.redis.prefix);
     const anna = p.users.get('101')!;
     const start = next();
-    // 101 rings from about 1.5 s; she sets herself away while it rings.
-    clock.jumpTo(start);
-    clock.setTimer(() => void store.setStatus(p.accountId, anna, 'away'), 4_000);
+    // 101 sets herself away while her phone rings for this call: exactly when the lab sees
+    // the originate, not at a guessed time (the test must not depend on machine speed).
+    const onApi = lab.sw.opts.onApi!;
+    lab.sw.opts.onApi = (cmd, args, ctx) => {
+      if (cmd === 'originate' && args.includes('user/101@')) void store.setStatus(p.accountId, anna, 'away');
+      return onApi(cmd, args, ctx);
+    };
     const first = await call('main', { press: [{ afterSeconds: 1, digits: '1' }], talkSeconds: 5 }, start);
+    lab.sw.opts.onApi = onApi;
     expect(find(first.events, 'call.agent_offered').map((e) => e.ext)).toEqual(['101', '102']);
     expect((await store.get(p.accountId, [anna]))[0]!.status).toBe('away');
     const second = await call('main', { press: [{ afterSeconds: 1, digits: '1' }], talkSeconds: 5 }, next());
