@@ -1,14 +1,12 @@
 /**
- * The own-manager step: a known caller rings their manager first, for N seconds, but only
- * when that manager can take a call now. The order of the checks gives the recorded reason
- * of a miss: off shift first (they are not working), then not registered (their phone is
- * off), then busy.
+ * @deprecated Old entry point of the own-manager verdict; new code uses `./sticky`
+ * (`stickyDecision`, `decideSticky`). Remove once the session has moved over.
  */
-export type OwnManagerVerdict = 'ring' | 'off_shift' | 'not_registered' | 'busy';
+import { stickyDecision, type StickySkipReason } from './sticky';
+
+export type OwnManagerVerdict = 'ring' | StickySkipReason;
 
 export function ownManagerVerdict(s: { onShift: boolean; registered: boolean; free: boolean }): OwnManagerVerdict {
-  if (!s.onShift) return 'off_shift';
-  if (!s.registered) return 'not_registered';
-  if (!s.free) return 'busy';
-  return 'ring';
+  const d = stickyDecision({ userId: '', ext: 'x', ...s }, 'crm_owner', 1);
+  return 'ring' in d ? 'ring' : d.skip;
 }
