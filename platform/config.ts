@@ -50,6 +50,16 @@ const EnvSchema = z.object({
   FREESWITCH_SIP_EDGE: z.string().regex(/^sips?:[^\s]+$/, 'a SIP URI, e.g. sip:172.28.0.10:5060').default('sip:127.0.0.1:5060'),
 
   RECORDINGS_SPOOL_DIR: z.string().default('.data/spool'),
+  // recordings pipeline (issue 5)
+  RECORDINGS_OPUS: bool.default(false),
+  RECORDINGS_MP3_KBPS: z.coerce.number().int().min(8).max(320).default(32),
+  RECORDINGS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  RECORDINGS_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+  RECORDINGS_RETRY_BASE_MS: z.coerce.number().int().min(10).max(600_000).default(2_000),
+  RECORDINGS_RETRY_MAX_MS: z.coerce.number().int().min(10).max(3_600_000).default(300_000),
+  RECORDINGS_RETENTION_INTERVAL_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),
+  FFMPEG_PATH: optionalString,
+  FFPROBE_PATH: optionalString,
 
   BOOTSTRAP_ADMIN_TOKEN: optionalString.pipe(
     z.string().min(16, 'at least 16 characters').nullable(),
@@ -115,7 +125,22 @@ function build(e: z.output<typeof EnvSchema>) {
       embeddedPort: e.S3_EMBEDDED_PORT,
     },
     esl: { host: e.ESL_HOST, port: e.ESL_PORT, sipEdge: e.FREESWITCH_SIP_EDGE },
-    recordings: { spoolDir: e.RECORDINGS_SPOOL_DIR },
+    recordings: {
+      spoolDir: e.RECORDINGS_SPOOL_DIR,
+      /** Also store an Opus copy (smaller) next to the MP3 (which amoCRM and Bitrix24 play). */
+      opus: e.RECORDINGS_OPUS,
+      mp3Kbps: e.RECORDINGS_MP3_KBPS,
+      concurrency: e.RECORDINGS_CONCURRENCY,
+      /** Attempts for faults other than a store outage (an outage waits without using them). */
+      attempts: e.RECORDINGS_ATTEMPTS,
+      retryBaseMs: e.RECORDINGS_RETRY_BASE_MS,
+      retryMaxMs: e.RECORDINGS_RETRY_MAX_MS,
+      /** 0 turns the periodic retention sweep off. */
+      retentionIntervalMinutes: e.RECORDINGS_RETENTION_INTERVAL_MINUTES,
+      /** null: `ffmpeg`/`ffprobe` from PATH. */
+      ffmpegPath: e.FFMPEG_PATH,
+      ffprobePath: e.FFPROBE_PATH,
+    },
     auth: {
       bootstrapAdminToken: e.BOOTSTRAP_ADMIN_TOKEN,
       sessionTtlHours: e.SESSION_TTL_HOURS,

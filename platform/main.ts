@@ -18,6 +18,8 @@ import { createPool } from './db/pool';
 import { EventPublisher } from './events/stream';
 import { buildApp, type App } from './http/app';
 import { authRoutes } from './http/auth-routes';
+import { webStatic } from './http/static';
+import { startRecordings } from '../recordings/main';
 import { createLogger, type Logger } from './logger';
 import { createRedis } from './redis';
 
@@ -55,6 +57,9 @@ export async function startPlatform(opts: { config?: Config; logger?: Logger; cl
   await app.register(adminApi, { pool, config, redis });
   await app.register(analyticsRoutes, { pool, publisher });
   await app.register(freeswitchDirectory, { pool, sipEdge: config.esl.sipEdge });
+  const recordings = await startRecordings({ config, pool, redis, logger, publisher, clock: opts.clock });
+  await app.register(recordings.routes);
+  await app.register(webStatic);
   if (sip) await app.register(sip.routes);
   await app.listen({ host: config.http.host, port: config.http.port });
   const address = app.server.address();
@@ -72,6 +77,7 @@ export async function startPlatform(opts: { config?: Config; logger?: Logger; cl
       await app.close();
       await router.stop();
       await analytics.stop();
+      await recordings.stop();
       await sip?.close();
       await subscriber.quit().catch(() => subscriber.disconnect());
       await redis.quit().catch(() => redis.disconnect());

@@ -1,0 +1,19 @@
+/**
+ * API paths the pages call that the server does not serve yet. Until they exist, the pages
+ * show "not available yet" (a 404 from the server). Keep this list in step with the services
+ * that build them: crm-bridge (screen pop, tasks, leads) and analytics (wallboard).
+ */
+export const PENDING = {
+  /** GET: the call being offered to me now, if any (snapshot; then live below). */
+  screenPop: '/api/screen-pop',
+  /** WebSocket: screen-pop updates for the signed-in manager. */
+  screenPopLive: '/api/live/screen-pop',
+  /** GET: my tasks due today and overdue (call-backs, checkpoints). */
+  myTasks: '/api/tasks',
+  /** GET: my open leads. */
+  myLeads: '/api/leads',
+  /** GET: the wallboard snapshot (waiting callers, agents' states, today's funnel). */
+  wallboard: '/api/wallboard',
+  /** WebSocket: wallboard snapshots as they change. */
+  wallboardLive: '/api/live/wallboard',
+} as const;
