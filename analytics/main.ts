@@ -11,6 +11,7 @@ import { runConsumerGroup, type ConsumerHandle } from '../platform/events/stream
 import type { Logger } from '../platform/logger';
 import { createRedis, type Redis } from '../platform/redis';
 import { FactsStore, type Reclassify } from './adapters/facts-store';
+import { factsChangedChannel } from './adapters/live-state';
 
 export interface AnalyticsDeps {
   config: Config;
@@ -80,6 +81,13 @@ export async function startAnalytics(deps: AnalyticsDeps): Promise<AnalyticsHand
     async handle(events, tx) {
       const next = await store.apply(events, tx, clock.now());
       await schedule(next);
+    },
+    // Live views (the wallboard) re-read today's counts when told the facts moved.
+    async afterCommit(events) {
+      const accounts = new Set(events.map((e) => e.accountId));
+      const p = deps.redis.pipeline();
+      for (const a of accounts) p.publish(factsChangedChannel(deps.config.redis.prefix, a), 'facts');
+      await p.exec();
     },
   });
 

@@ -6,12 +6,14 @@
 import { pathToFileURL } from 'node:url';
 import { startAnalytics, type AnalyticsHandle } from '../analytics/main';
 import { analyticsRoutes } from '../analytics/http/routes';
+import { wallboardRoutes } from '../analytics/http/wallboard';
+import { RedisLiveState } from '../analytics/adapters/live-state';
 import { freeswitchDirectory } from '../call-router/http/directory';
 import { startRouter, type RouterHandle } from '../call-router/main';
 import { createSipGateway } from '../sip-gateway/main';
 import { adminApi } from './admin';
 import { ensureBootstrapAdmin } from './auth/principals';
-import type { Clock } from './clock';
+import { systemClock, type Clock } from './clock';
 import { loadConfig, type Config } from './config';
 import { migrate } from './db/migrate';
 import { createPool } from './db/pool';
@@ -56,6 +58,12 @@ export async function startPlatform(opts: { config?: Config; logger?: Logger; cl
   await app.register(authRoutes, { pool, config });
   await app.register(adminApi, { pool, config, redis });
   await app.register(analyticsRoutes, { pool, publisher });
+  await app.register(wallboardRoutes, {
+    source: new RedisLiveState(pool, redis, config.redis.prefix),
+    subscriber: createRedis(config.redis.url),
+    clock: opts.clock ?? systemClock,
+    logger,
+  });
   await app.register(freeswitchDirectory, { pool, sipEdge: config.esl.sipEdge });
   const recordings = await startRecordings({ config, pool, redis, logger, publisher, clock: opts.clock });
   await app.register(recordings.routes);

@@ -77,6 +77,11 @@ export interface ConsumerGroupOptions {
   logger: Logger;
   /** Apply the batch inside `tx`. Throwing rolls it back; the entries are retried. */
   handle(events: CallEvent[], tx: PoolClient): Promise<void>;
+  /**
+   * Told, after the commit, which events the batch applied: for nudging live views that must
+   * read committed data. It cannot fail the batch (errors are logged).
+   */
+  afterCommit?(events: CallEvent[]): void | Promise<void>;
   batchSize?: number;
   blockMs?: number;
   claimIdleMs?: number;
@@ -158,6 +163,11 @@ export function runConsumerGroup(o: ConsumerGroupOptions): ConsumerHandle {
         });
         if (toApply.length > 0) await o.handle(toApply, client);
         await client.query('COMMIT');
+        if (toApply.length > 0 && o.afterCommit) {
+          await Promise.resolve()
+            .then(() => o.afterCommit!(toApply))
+            .catch((err: unknown) => log.warn({ err }, 'afterCommit failed'));
+        }
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;

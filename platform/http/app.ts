@@ -7,6 +7,7 @@
  * A route that declares neither is refused at start-up, so a forgotten guard cannot ship.
  */
 import cookie from '@fastify/cookie';
+import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, {
@@ -76,6 +77,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.decorateRequest('principal', null);
 
   await app.register(cookie);
+  // One WebSocket server for the whole app: the live pages (wallboard, screen pop) add routes
+  // with `{ websocket: true }`; they pass through the same auth hooks as any other route.
+  await app.register(websocket);
   await app.register(swagger, {
     openapi: {
       info: { title: 'callpulse API', version: '0.1.0', description: 'Virtual PBX with call tracking' },
