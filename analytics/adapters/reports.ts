@@ -246,3 +246,117 @@ function monthsBetween(from: string, to: string): number {
 }
 
 export const OUTCOME_LIST = OUTCOMES;
+
+/**
+ * IVR confusion per menu: how often callers said nothing or pressed a wrong key, how long
+ * they listened before choosing, and how many hung up inside the menu and after how long.
+ * Read from the timeline (the facts keep only the whole call's path).
+ */
+export async function ivrReport(db: Queryable, p: Period) {
+  const { rows } = await db.query<{
+    menu_id: string;
+    name: string | null;
+    entered: number;
+    no_input: number;
+    invalid: number;
+    chose: number;
+    fallback: number;
+    avg_to_choice: number | null;
+  }>(
+    `SELECT e.payload->>'menuId' AS menu_id, m.name,
+            count(*) FILTER (WHERE e.type = 'call.ivr_entered')::int AS entered,
+            count(*) FILTER (WHERE e.type = 'call.ivr_input' AND e.payload->>'kind' = 'no_input')::int AS no_input,
+            count(*) FILTER (WHERE e.type = 'call.ivr_input' AND e.payload->>'kind' = 'invalid')::int AS invalid,
+            count(*) FILTER (WHERE e.type = 'call.ivr_choice' AND e.payload->>'choice' <> 'fallback')::int AS chose,
+            count(*) FILTER (WHERE e.type = 'call.ivr_choice' AND e.payload->>'choice' = 'fallback')::int AS fallback,
+            avg((e.payload->>'listenedSeconds')::float8) FILTER (WHERE e.type = 'call.ivr_choice' AND e.payload->>'choice' <> 'fallback')::float8 AS avg_to_choice
+       FROM call_facts f
+       JOIN call_events e ON e.call_id = f.call_id AND e.account_id = f.account_id
+       LEFT JOIN ivr_menus m ON m.account_id = f.account_id AND m.id::text = e.payload->>'menuId'
+      WHERE f.account_id = $1 AND f.day BETWEEN $2::date AND $3::date
+        AND e.type IN ('call.ivr_entered', 'call.ivr_input', 'call.ivr_choice')
+      GROUP BY 1, 2 ORDER BY 2, 1`,
+    [p.accountId, p.from, p.to],
+  );
+  // A caller who hung up in the IVR left the last menu they entered.
+  const { rows: left } = await db.query<{ menu_id: string; left: number; avg_listened: number | null }>(
+    `SELECT menu_id, count(*)::int AS left, avg(extract(epoch FROM hangup_at - entered_at))::float8 AS avg_listened
+       FROM (SELECT DISTINCT ON (f.call_id) f.call_id, e.payload->>'menuId' AS menu_id, e.ts AS entered_at, f.hangup_at
+               FROM call_facts f JOIN call_events e ON e.call_id = f.call_id AND e.account_id = f.account_id
+              WHERE f.account_id = $1 AND f.day BETWEEN $2::date AND $3::date AND f.outcome = 'ivr_abandon' AND e.type = 'call.ivr_entered'
+              ORDER BY f.call_id, e.seq DESC) last
+      GROUP BY menu_id`,
+    [p.accountId, p.from, p.to],
+  );
+  const leftBy = new Map(left.map((l) => [l.menu_id, l]));
+  return rows.map((r) => ({
+    menuId: r.menu_id,
+    name: r.name,
+    entered: r.entered,
+    noInput: r.no_input,
+    invalid: r.invalid,
+    chose: r.chose,
+    fallback: r.fallback,
+    left: leftBy.get(r.menu_id)?.left ?? 0,
+    /** Wrong or missing input per caller who entered: how confusing the menu is. */
+    confusion: ratio(r.no_input + r.invalid, r.entered),
+    avgSecondsToChoice: r.avg_to_choice,
+    avgSecondsBeforeLeaving: leftBy.get(r.menu_id)?.avg_listened ?? null,
+  }));
+}
+
+/**
+ * Own-manager routing: for known callers, how often their own manager took the call, and why
+ * not when they did not; and foreign calls (the owner is A, B answered).
+ */
+export async function ownManagerReport(db: Queryable, p: Period) {
+  const { rows } = await db.query<{ owner_user_id: string; name: string; sticky_result: string | null; calls: number; foreign_calls: number }>(
+    `SELECT f.owner_user_id, u.name, f.sticky_result, count(*)::int AS calls, count(*) FILTER (WHERE f.foreign_call)::int AS foreign_calls
+       FROM call_facts f JOIN users u ON u.id = f.owner_user_id
+      WHERE f.account_id = $1 AND f.day BETWEEN $2::date AND $3::date AND f.owner_user_id IS NOT NULL
+      GROUP BY 1, 2, 3`,
+    [p.accountId, p.from, p.to],
+  );
+  const empty = () => ({ calls: 0, attempts: 0, hits: 0, misses: {} as Record<string, number>, foreignCalls: 0 });
+  const total = empty();
+  const per = new Map<string, ReturnType<typeof empty> & { managerId: string; name: string }>();
+  for (const r of rows) {
+    const m = per.get(r.owner_user_id) ?? { managerId: r.owner_user_id, name: r.name, ...empty() };
+    for (const t of [m, total]) {
+      t.calls += r.calls;
+      t.foreignCalls += r.foreign_calls;
+      if (r.sticky_result === null) continue;
+      t.attempts += r.calls;
+      if (r.sticky_result === 'answered') t.hits += r.calls;
+      else t.misses[r.sticky_result] = (t.misses[r.sticky_result] ?? 0) + r.calls;
+    }
+    per.set(r.owner_user_id, m);
+  }
+  const withRate = <T extends { hits: number; attempts: number }>(x: T) => ({ ...x, hitRate: ratio(x.hits, x.attempts) });
+  return { total: withRate(total), managers: [...per.values()].sort((a, b) => a.name.localeCompare(b.name)).map(withRate) };
+}
+
+/** First-response time for leads: from the lead being linked to the call to the first work on it. */
+export async function firstResponseReport(db: Queryable, p: Period) {
+  const { rows } = await db.query<{ manager_id: string; name: string; leads: number; worked: number; median_s: number | null; avg_s: number | null; p90_s: number | null }>(
+    `SELECT u.id AS manager_id, u.name, count(*)::int AS leads, count(f.first_work_at)::int AS worked,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM f.first_work_at - f.lead_linked_at))::float8 AS median_s,
+            avg(extract(epoch FROM f.first_work_at - f.lead_linked_at))::float8 AS avg_s,
+            percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM f.first_work_at - f.lead_linked_at))::float8 AS p90_s
+       FROM call_facts f JOIN users u ON u.id = f.answered_by
+      WHERE f.account_id = $1 AND f.day BETWEEN $2::date AND $3::date AND f.lead_linked_at IS NOT NULL
+      GROUP BY u.id, u.name ORDER BY u.name`,
+    [p.accountId, p.from, p.to],
+  );
+  return rows.map((r) => ({
+    managerId: r.manager_id,
+    name: r.name,
+    leads: r.leads,
+    worked: r.worked,
+    /** Leads linked but not worked yet. */
+    waiting: r.leads - r.worked,
+    medianMinutes: r.median_s === null ? null : r.median_s / 60,
+    avgMinutes: r.avg_s === null ? null : r.avg_s / 60,
+    p90Minutes: r.p90_s === null ? null : r.p90_s / 60,
+  }));
+}

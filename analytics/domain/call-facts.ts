@@ -164,6 +164,9 @@ function apply(f: CallFacts, e: CallEvent): void {
       else if (e.digits) f.ivrPath.push(e.digits);
       return;
     case 'call.ivr_choice':
+      // A key that opens a sub-menu keeps the caller inside the IVR: hanging up there is
+      // still an IVR drop-off, so only a choice that leaves the IVR counts.
+      if (e.target.kind === 'menu') return;
       f.ivrChoice = e.choice;
       f.ivrListenedSeconds = e.listenedSeconds;
       return;

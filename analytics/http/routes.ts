@@ -10,7 +10,7 @@ import { principalOf } from '../../platform/http/app';
 import type { Pool } from '../../platform/db/pool';
 import { AppError } from '../../platform/errors';
 import type { EventPublisher } from '../../platform/events/stream';
-import { channelReport, funnelReport, managerReport, queueReport, SLICES } from '../adapters/reports';
+import { channelReport, firstResponseReport, funnelReport, ivrReport, managerReport, ownManagerReport, queueReport, SLICES } from '../adapters/reports';
 import { OUTCOMES } from '../domain/outcome';
 import { CdrDocument, ingestCdr } from '../adapters/cdr';
 
@@ -118,6 +118,33 @@ export const analyticsRoutes: FastifyPluginAsyncZod<AnalyticsRoutesOptions> = as
     async (req) => {
       const p = await period(pool, principalOf(req).accountId, req.query);
       return { period: { from: p.from, to: p.to }, queues: await queueReport(pool, p) };
+    },
+  );
+
+  app.get(
+    '/api/reports/ivr',
+    { config: { roles: HEADS }, schema: { tags: ['reports'], summary: 'IVR confusion per menu: no-input and invalid counts, choices, seconds listened before choosing or leaving', querystring: PeriodQuery } },
+    async (req) => {
+      const p = await period(pool, principalOf(req).accountId, req.query);
+      return { period: { from: p.from, to: p.to }, menus: await ivrReport(pool, p) };
+    },
+  );
+
+  app.get(
+    '/api/reports/own-manager',
+    { config: { roles: HEADS }, schema: { tags: ['reports'], summary: 'Own-manager routing hits and misses by reason, and foreign calls, per owner', querystring: PeriodQuery } },
+    async (req) => {
+      const p = await period(pool, principalOf(req).accountId, req.query);
+      return { period: { from: p.from, to: p.to }, ...(await ownManagerReport(pool, p)) };
+    },
+  );
+
+  app.get(
+    '/api/reports/first-response',
+    { config: { roles: HEADS }, schema: { tags: ['reports'], summary: 'First-response time for leads (linked to first work), per manager', querystring: PeriodQuery } },
+    async (req) => {
+      const p = await period(pool, principalOf(req).accountId, req.query);
+      return { period: { from: p.from, to: p.to }, managers: await firstResponseReport(pool, p) };
     },
   );
 

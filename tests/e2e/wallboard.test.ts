@@ -57,13 +57,14 @@ beforeAll(async () => {
   ui = await startUiServer({
     pool,
     config,
-    register: (app) =>
-      app.register(wallboardRoutes, {
+    register: async (app) => {
+      await app.register(wallboardRoutes, {
         source: new RedisLiveState(pool, redis, config.redis.prefix),
         subscriber: createRedis(config.redis.url),
         clock,
         logger: testLogger(),
-      }),
+      });
+    },
   });
   browser = await launchBrowser();
   const ctx = await browser.newContext({ baseURL: ui.url });
