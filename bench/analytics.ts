@@ -149,7 +149,7 @@ export async function run(): Promise<string> {
       await pool.query(
         `SELECT channel_id, outcome, reason, count(*), sum(talk_seconds), count(deal_amount), sum(deal_amount)
            FROM call_facts WHERE account_id = $1 AND day BETWEEN $2::date AND $3::date GROUP BY 1, 2, 3`,
-        [accountId, period.from, period.to],
+        [funnelAccount, period.from, period.to],
       );
       naive.push(performance.now() - s);
     }

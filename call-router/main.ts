@@ -150,7 +150,7 @@ export async function startRouter(deps: RouterDeps): Promise<RouterHandle> {
 async function runStandalone() {
   const config = loadConfig();
   const pool = createPool(config.db.url, config.db.poolMax);
-  const redis = createRedis(config.redis.url);
+  const redis = createRedis(config.redis.url, { autoPipelining: true });
   const router = await startRouter({
     config,
     pool,

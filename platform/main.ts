@@ -50,7 +50,17 @@ export async function startPlatform(opts: { config?: Config; logger?: Logger; cl
   const subscriber = createRedis(config.redis.url);
   const publisher = new EventPublisher(redis, config.events.stream, config.redis.prefix);
 
-  const router = await startRouter({ config, pool, redis, subscriber, publisher, logger, clock: opts.clock });
+  // The router's own connection, auto-pipelined: it issues many small commands per call.
+  const routerRedis = createRedis(config.redis.url, { autoPipelining: true });
+  const router = await startRouter({
+    config,
+    pool,
+    redis: routerRedis,
+    subscriber,
+    publisher: new EventPublisher(routerRedis, config.events.stream, config.redis.prefix),
+    logger,
+    clock: opts.clock,
+  });
   const analytics = await startAnalytics({ config, pool, redis, logger, clock: opts.clock });
   const sip = opts.sip === false ? null : createSipGateway({ config, pool, redis, logger, clock: opts.clock });
 
@@ -88,6 +98,7 @@ export async function startPlatform(opts: { config?: Config; logger?: Logger; cl
       await recordings.stop();
       await sip?.close();
       await subscriber.quit().catch(() => subscriber.disconnect());
+      await routerRedis.quit().catch(() => routerRedis.disconnect());
       await redis.quit().catch(() => redis.disconnect());
       await pool.end();
     },

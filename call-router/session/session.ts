@@ -457,6 +457,7 @@ export class CallSession {
         moh = this.media.play(queue.moh, signal).catch(() => undefined);
       };
       startMoh();
+      let first = true;
       for (;;) {
         if (signal.aborted) break;
         const now = clock.now();
@@ -470,9 +471,11 @@ export class CallSession {
             if (!signal.aborted) startMoh();
           }
         }
-        const rank = await agents.rank(accountId, queue.id, this.media.callId);
+        // The first look reuses what queue entry just read: nothing has had time to change.
+        const rank = first ? position - 1 : await agents.rank(accountId, queue.id, this.media.callId);
         // Callers further back than there are agents cannot be served yet: skip the look-up.
-        const states = rank === null || rank >= queue.members.length ? [] : await this.availability(routing, queue);
+        const states = rank === null || rank >= queue.members.length ? [] : first ? avail : await this.availability(routing, queue);
+        first = false;
         const offerable = states.filter((a) => a.registered && a.onShift && a.status === 'free' && !tried.has(a.userId)).length;
         // First come, first served: the k-th caller in line may take an agent only while more
         // than k agents are free, so nobody overtakes a caller ahead of them, yet a line of
