@@ -78,6 +78,10 @@ export async function startAnalytics(deps: AnalyticsDeps): Promise<AnalyticsHand
     consumer: deps.consumer ?? `analytics-${process.pid}`,
     logger: log,
     blockMs: 200,
+    // The facts store is idempotent by itself: its timeline is keyed on (callId, seq) and the
+    // facts and rollup are recomputed from the whole timeline, so the inbox would be a second
+    // write of every event for nothing.
+    inbox: false,
     async handle(events, tx) {
       const next = await store.apply(events, tx, clock.now());
       await schedule(next);

@@ -10,7 +10,9 @@
  *   with the same name re-reads its own pending entries first;
  * - exactly once in effect: the (consumer group, callId, seq) of every applied event is
  *   written to `event_inbox` in the same transaction as the handler's effects, and an event
- *   already in the inbox is not handed to the handler again;
+ *   already in the inbox is not handed to the handler again. A consumer whose handler is
+ *   idempotent by itself (`inbox: false`, e.g. analytics, which keys its timeline on
+ *   (callId, seq) and recomputes facts from it) skips the inbox and its extra write;
  * - an entry that does not parse as a CallEvent is moved to `<stream>:dead` with its error
  *   and acknowledged: it is kept for inspection, never silently dropped, and never blocks
  *   the stream.
@@ -85,6 +87,11 @@ export interface ConsumerGroupOptions {
   batchSize?: number;
   blockMs?: number;
   claimIdleMs?: number;
+  /**
+   * Keep the exactly-once inbox (default). `false` only for a handler that is idempotent on
+   * its own: a redelivered event must leave its effects unchanged.
+   */
+  inbox?: boolean;
   /** Read from the start of the stream when the group is new (default) or only new entries. */
   startFrom?: '0' | '$';
 }
@@ -135,23 +142,13 @@ export function runConsumerGroup(o: ConsumerGroupOptions): ConsumerHandle {
         dead.push({ id, raw, error: (err as Error).message });
       }
     }
-    await ensurePartitions(good);
+    const inbox = o.inbox ?? true;
+    if (inbox) await ensurePartitions(good);
     if (good.length > 0) {
       const client = await o.pool.connect();
       try {
         await client.query('BEGIN');
-        const { rows } = await client.query<{ call_id: string; seq: number }>(
-          `INSERT INTO event_inbox (account_id, consumer, call_id, seq, event_ts)
-           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::timestamptz[])
-           ON CONFLICT DO NOTHING RETURNING call_id, seq`,
-          [
-            good.map((e) => e.accountId),
-            good.map(() => o.group),
-            good.map((e) => e.callId),
-            good.map((e) => e.seq),
-            good.map((e) => e.ts),
-          ],
-        );
+        const rows = inbox ? await recordInInbox(client, o.group, good) : good.map((e) => ({ call_id: e.callId, seq: e.seq }));
         const fresh = new Set(rows.map((r) => `${r.call_id}\u0000${r.seq}`));
         // The same (callId, seq) twice in one batch is inserted once; keep the first copy.
         const seen = new Set<string>();
@@ -249,4 +246,15 @@ export function runConsumerGroup(o: ConsumerGroupOptions): ConsumerHandle {
       await done.catch(() => undefined);
     },
   };
+}
+
+/** Writes the events' (group, callId, seq) to the inbox; returns the ones not seen before. */
+async function recordInInbox(client: PoolClient, group: string, events: CallEvent[]) {
+  const { rows } = await client.query<{ call_id: string; seq: number }>(
+    `INSERT INTO event_inbox (account_id, consumer, call_id, seq, event_ts)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::timestamptz[])
+     ON CONFLICT DO NOTHING RETURNING call_id, seq`,
+    [events.map((e) => e.accountId), events.map(() => group), events.map((e) => e.callId), events.map((e) => e.seq), events.map((e) => e.ts)],
+  );
+  return rows;
 }
