@@ -19,7 +19,7 @@ import { buildWebOnce, createPerson, launchBrowser, signIn, startUiServer, type 
 import { closeAll, createTestAccount, testConfig, testPool, testRedis, uniq } from '../helpers';
 
 const NAV: Record<Role, string[]> = {
-  manager: ['panel'],
+  manager: ['panel', 'calls'],
   sales_head: ['funnel', 'managers', 'calls', 'wallboard'],
   marketer: ['channels'],
   admin: ['config'],

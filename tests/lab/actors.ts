@@ -49,7 +49,12 @@ export interface ActorOptions {
   greetingSeconds: number;
   promptSeconds?: number;
   voicemailSeconds?: number;
-  /** Writes the recording FreeSWITCH's record_session would leave (stereo WAV of `seconds`). */
+  /**
+   * Writes the recording FreeSWITCH's record_session would leave (stereo WAV of `seconds`,
+   * lab time), called from the hangup handler. The file must be complete when the call
+   * returns, as FreeSWITCH's is before the router hears of the hangup: the lab's
+   * `writeLabRecording` (recording-writer.ts) writes synchronously for that reason.
+   */
   writeRecording?(path: string, seconds: number): Promise<void>;
 }
 

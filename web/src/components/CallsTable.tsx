@@ -1,12 +1,13 @@
 /**
  * The call journal table, shared by the sales head's journal and the manager's "my calls":
  * time, who called, which number and channel, the outcome, who answered, waits, and a play
- * button that starts the recording in one click (GET /api/calls/:id/recording redirects to a
- * short-lived signed link; the server checks who may listen).
+ * button on every recorded row that starts the recording in one click, with its waveform
+ * (RecordingPlayer; the server checks who may listen).
  */
 import { useState } from 'preact/hooks';
 import { t, tMaybe } from '../i18n';
 import { useFormat } from '../session';
+import { RecordingPlayer } from './RecordingPlayer';
 import { Table, type Column } from './Table';
 
 export interface CallRow {
@@ -27,7 +28,6 @@ export interface CallRow {
 export function CallsTable(props: { calls: readonly CallRow[]; csvName?: string; showManager?: boolean }) {
   const f = useFormat();
   const [playing, setPlaying] = useState<CallRow | null>(null);
-  const [failed, setFailed] = useState(false);
 
   const columns: Column<CallRow>[] = [
     { key: 'arrivedAt', label: t('calls.time'), value: (c) => c.arrivedAt, render: (c) => f.dateTime(c.arrivedAt) },
@@ -60,10 +60,7 @@ export function CallsTable(props: { calls: readonly CallRow[]; csvName?: string;
             type="button"
             class="btn btn-play"
             aria-label={t('calls.play')}
-            onClick={() => {
-              setFailed(false);
-              setPlaying(c);
-            }}
+            onClick={() => setPlaying(c)}
           >
             ▶
           </button>
@@ -77,20 +74,17 @@ export function CallsTable(props: { calls: readonly CallRow[]; csvName?: string;
     <>
       <Table columns={columns} rows={props.calls} rowKey={(c) => c.id} csvName={props.csvName} testId="calls-table" empty={t('calls.empty')} />
       {playing && (
-        <div class="player" role="region" aria-label={t('calls.player')}>
-          <span>
-            {f.dateTime(playing.arrivedAt)} · <span class="phone">{f.phone(playing.caller)}</span>
-            {playing.manager ? ` → ${playing.manager}` : ''}
-          </span>
-          {failed ? (
-            <span class="muted">{t('calls.recordingFailed')}</span>
-          ) : (
-            <audio controls autoplay preload="auto" src={`/api/calls/${encodeURIComponent(playing.id)}/recording`} onError={() => setFailed(true)} />
-          )}
-          <button type="button" class="btn btn-ghost" onClick={() => setPlaying(null)} aria-label={t('common.close')}>
-            ✕
-          </button>
-        </div>
+        <RecordingPlayer
+          key={playing.id}
+          callId={playing.id}
+          onClose={() => setPlaying(null)}
+          label={
+            <>
+              {f.dateTime(playing.arrivedAt)} · <span class="phone">{f.phone(playing.caller)}</span>
+              {playing.manager ? ` → ${playing.manager}` : ''}
+            </>
+          }
+        />
       )}
     </>
   );
