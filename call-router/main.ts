@@ -17,6 +17,7 @@ import { createRedis, type Redis } from '../platform/redis';
 import { isRegistered, registeredExtensions } from '../sip-gateway/adapters/registration-store';
 import { RedisAgentStore } from './adapters/agent-store';
 import { PgRoutingConfig } from './adapters/config-repo';
+import { contactsChangedChannel, parseContactsChanged } from '../crm-bridge/adapters/phone-cache';
 import { ModeslEslServer } from './adapters/esl/modesl-server';
 import { NativeEslServer } from './adapters/esl/native-server';
 import type { EslServer } from './adapters/esl/port';
@@ -76,15 +77,20 @@ export async function startRouter(deps: RouterDeps): Promise<RouterHandle> {
   const changes = new EventEmitter();
   changes.setMaxListeners(0);
   const configChannel = `${prefix}:config-changed`;
+  const contactsChannel = contactsChangedChannel(prefix);
   const agentsPattern = `${prefix}:{*}:agents-changed`;
   deps.subscriber.on('message', (channel: string, message: string) => {
     if (channel === configChannel) configSource.invalidate(message || undefined);
+    if (channel === contactsChannel) {
+      const change = parseContactsChanged(message);
+      if (change) configSource.invalidateClients(change.accountId, change.phones);
+    }
   });
   deps.subscriber.on('pmessage', (_p: string, channel: string) => {
     const accountId = /\{([^}]+)\}/.exec(channel)?.[1];
     if (accountId) changes.emit(accountId);
   });
-  await deps.subscriber.subscribe(configChannel);
+  await deps.subscriber.subscribe(configChannel, contactsChannel);
   await deps.subscriber.psubscribe(agentsPattern);
 
   const waitForChange = (accountId: string, ms: number, signal: AbortSignal) =>
@@ -141,7 +147,7 @@ export async function startRouter(deps: RouterDeps): Promise<RouterHandle> {
       await server.stop();
       await server.closeAll();
       await deps.subscriber.punsubscribe(agentsPattern).catch(() => undefined);
-      await deps.subscriber.unsubscribe(configChannel).catch(() => undefined);
+      await deps.subscriber.unsubscribe(configChannel, contactsChannel).catch(() => undefined);
     },
   };
 }

@@ -9,9 +9,13 @@
  *   edits it mid-call;
  * - results may be cached; `invalidate(accountId)` drops an account's cache. The main wires
  *   it to the `<prefix>:config-changed` pub/sub channel that every admin write publishes on,
- *   and a TTL bounds staleness if a message is missed.
+ *   and a TTL bounds staleness if a message is missed;
+ * - `lookupClient` answers (known or not) are cached per phone; the CRM announces every
+ *   contact or phone change on `<prefix>:contacts-changed` and the main calls
+ *   `invalidateClients` (crm-bridge/adapters/phone-cache.ts).
  */
 import type { Pool } from '../../platform/db/pool';
+import { ClientLookupCache } from '../../crm-bridge/adapters/phone-cache';
 
 export interface ResolvedNumber {
   accountId: string;
@@ -87,18 +91,28 @@ export interface RoutingConfigSource {
   lastManager(accountId: string, phone: string, sinceMs: number): Promise<string | null>;
   recordTalked(accountId: string, phone: string, userId: string, atMs: number): Promise<void>;
   invalidate(accountId?: string): void;
+  /** Drop cached client lookups (the CRM's `<prefix>:contacts-changed`); no phones: the whole account. */
+  invalidateClients(accountId: string, phones?: readonly string[]): void;
 }
 
 export class PgRoutingConfig implements RoutingConfigSource {
   private readonly numbers = new Map<string, { at: number; value: ResolvedNumber | null }>();
   private readonly snapshots = new Map<string, { at: number; value: Promise<RoutingSnapshot | null> }>();
+  /** Every call looks its caller up; contacts change rarely, and the CRM announces each change. */
+  readonly clients = new ClientLookupCache<ClientInfo | null>();
 
   constructor(
     private readonly pool: Pool,
     private readonly ttlMs = 60_000,
   ) {}
 
+  invalidateClients(accountId: string, phones: readonly string[] = []) {
+    this.clients.invalidate(accountId, phones);
+  }
+
   invalidate(accountId?: string) {
+    // Users' deactivation and similar admin writes can change who owns a caller.
+    this.clients.invalidate(accountId);
     if (!accountId) {
       this.snapshots.clear();
       this.numbers.clear();
@@ -239,7 +253,11 @@ export class PgRoutingConfig implements RoutingConfigSource {
     };
   }
 
-  async lookupClient(accountId: string, phone: string): Promise<ClientInfo | null> {
+  lookupClient(accountId: string, phone: string): Promise<ClientInfo | null> {
+    return this.clients.get(accountId, phone, () => this.loadClient(accountId, phone));
+  }
+
+  private async loadClient(accountId: string, phone: string): Promise<ClientInfo | null> {
     const { rows } = await this.pool.query<{ id: string; name: string; owner_user_id: string | null }>(
       `SELECT c.id, c.name, c.owner_user_id FROM contact_phones p JOIN contacts c ON c.id = p.contact_id
         WHERE p.account_id = $1 AND p.phone = $2`,
