@@ -91,6 +91,16 @@ const EnvSchema = z.object({
   SIP_LOCKOUT_MINUTES: z.coerce.number().min(0.01).default(15),
   SIP_MAX_CONCURRENT_CALLS: z.coerce.number().int().min(1).default(30),
   SIP_CALL_LEASE_SECONDS: z.coerce.number().int().min(10).default(3600),
+
+  // crm-bridge: click-to-call over FreeSWITCH's inbound ESL, and webhooks (issue 6)
+  ESL_INBOUND_HOST: z.string().min(1).default('127.0.0.1'),
+  ESL_INBOUND_PORT: port.default(8021),
+  ESL_INBOUND_PASSWORD: z.string().min(1).default('ClueCon'),
+  CLICK_TO_CALL_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(300).default(30),
+  WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(10),
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -173,6 +183,19 @@ function build(e: z.output<typeof EnvSchema>) {
       },
       maxConcurrentCalls: e.SIP_MAX_CONCURRENT_CALLS,
       callLeaseSeconds: e.SIP_CALL_LEASE_SECONDS,
+    },
+    crm: {
+      /** FreeSWITCH's inbound event socket (event_socket.conf.xml), for click-to-call originate. */
+      eslInbound: { host: e.ESL_INBOUND_HOST, port: e.ESL_INBOUND_PORT, password: e.ESL_INBOUND_PASSWORD },
+      /** How long the called number may ring before the originate gives up. */
+      clickToCallTimeoutSeconds: e.CLICK_TO_CALL_TIMEOUT_SECONDS,
+      webhooks: {
+        attempts: e.WEBHOOK_ATTEMPTS,
+        retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+        timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+        /** Incoming signed requests older or newer than this are refused (replay window). */
+        toleranceSeconds: e.WEBHOOK_TOLERANCE_SECONDS,
+      },
     },
   };
 }

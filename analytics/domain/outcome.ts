@@ -40,6 +40,12 @@ export const PolicySchema = z.object({
   leadWindowMinutes: z.number().positive().default(60),
   workWindowMinutes: z.number().positive().default(1440),
   autoLead: z.boolean().default(false),
+  // SLA checkpoints (crm-bridge/sla): kept with the other windows so the sales head tunes the
+  // whole funnel's timing in one place.
+  /** A missed call's call-back task is due this many minutes after the hangup. */
+  callbackDueMinutes: z.number().positive().default(15),
+  /** A new lead nobody worked on within this many minutes notifies the sales head. */
+  leadUntouchedMinutes: z.number().positive().default(30),
 });
 export type Policy = z.output<typeof PolicySchema>;
 

@@ -324,9 +324,9 @@ describe('settings', () => {
   it('reads and changes the account and its loss-funnel policy', async () => {
     const x = await createTenant(h.pool);
     const as = client(h.app, x.admin);
-    expect((await as('GET', '/api/account/policy')).body).toEqual({ minTalkSeconds: 10, shortAbandonSeconds: 5, leadWindowMinutes: 60, workWindowMinutes: 1440, autoLead: false });
+    expect((await as('GET', '/api/account/policy')).body).toEqual({ minTalkSeconds: 10, shortAbandonSeconds: 5, leadWindowMinutes: 60, workWindowMinutes: 1440, autoLead: false, callbackDueMinutes: 15, leadUntouchedMinutes: 30 });
     const put = await as('PUT', '/api/account/policy', { minTalkSeconds: 15, autoLead: true });
-    expect(put.body).toEqual({ minTalkSeconds: 15, shortAbandonSeconds: 5, leadWindowMinutes: 60, workWindowMinutes: 1440, autoLead: true });
+    expect(put.body).toEqual({ minTalkSeconds: 15, shortAbandonSeconds: 5, leadWindowMinutes: 60, workWindowMinutes: 1440, autoLead: true, callbackDueMinutes: 15, leadUntouchedMinutes: 30 });
     expect((await client(h.app, x.marketer)('GET', '/api/account/policy')).body.minTalkSeconds).toBe(15);
     const acc = await as('PATCH', '/api/account', { timezone: 'Asia/Yekaterinburg', recordingRetentionDays: 90 });
     expect(acc.body).toMatchObject({ id: x.accountId, timezone: 'Asia/Yekaterinburg', currency: 'RUB', recordingRetentionDays: 90 });
