@@ -3,7 +3,7 @@
  * `run(): Promise<string>` that prints its own progress and returns its headline, which is
  * printed last, as the issue gives it.
  */
-const names = ['router', 'analytics', 'recordings', 'screenpop'] as const;
+const names = ['router', 'analytics', 'recordings', 'screenpop', 'crm-lookup'] as const;
 const which = process.argv[2];
 if (!which || !(names as readonly string[]).includes(which)) {
   console.error(`usage: npm run bench -- <${names.join('|')}>`);

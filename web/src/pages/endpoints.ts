@@ -8,6 +8,8 @@ export const PENDING = {
   screenPop: '/api/screen-pop',
   /** WebSocket: screen-pop updates for the signed-in manager. */
   screenPopLive: '/api/live/screen-pop',
+  /** POST: create a lead from this call in one click (the CRM core). */
+  callLead: (callId: string) => `/api/calls/${encodeURIComponent(callId)}/lead`,
   /** GET: my tasks due today and overdue (call-backs, checkpoints). */
   myTasks: '/api/tasks',
   /** GET: my open leads. */

@@ -11,20 +11,30 @@ import { localDay } from '../format';
 import { Async } from '../components/State';
 import { Table, type Column } from '../components/Table';
 import { useApi } from '../hooks';
-import { t } from '../i18n';
+import { ApiError, api } from '../api';
+import { t, tMaybe } from '../i18n';
 import { connectLive } from '../live';
 import { useFormat, useSession } from '../session';
 import { PENDING } from './endpoints';
 
+/** The card crm-bridge/screen-pop pushes (crm-bridge/screen-pop/domain/pops.ts, PopCard). */
 interface PopCard {
   callId: string;
+  /** ringing | answered | answered_elsewhere | ended */
+  state: string;
   caller: string;
+  contactId?: string | null;
   clientName?: string | null;
+  company?: string | null;
   owner?: string | null;
   trackingNumber?: string | null;
   channel?: string | null;
+  campaign?: string | null;
   openDeals?: Array<{ id: string; title: string; amount?: number | null }>;
-  state?: string;
+  openLeads?: Array<{ id: string; name: string; status: string }>;
+  lastCalls?: Array<{ callId: string; at: string; outcome: string | null; talkSeconds: number; manager: string | null; playUrl: string | null }>;
+  cardUrl?: string | null;
+  answeredBy?: string | null;
 }
 interface Task {
   id: string;
@@ -44,11 +54,14 @@ interface Lead {
 function ScreenPop() {
   const load = useApi<{ call: PopCard | null }>(PENDING.screenPop);
   const [card, setCard] = useState<PopCard | null>(null);
-  const f = useFormat();
   const available = load.status === 'ok';
+  // The snapshot's data, not the load object: useApi returns a new object every render, and
+  // re-applying the snapshot then would wipe a card the socket has just pushed.
+  const snapshot = load.status === 'ok' ? load.data : null;
   useEffect(() => {
-    if (load.status === 'ok') setCard(load.data.call);
-  }, [load]);
+    if (snapshot) setCard(snapshot.call);
+  }, [snapshot]);
+  // The socket sends the current card on every (re)connect, so a reconnect heals by itself.
   useEffect(() => {
     if (!available) return;
     const h = connectLive<{ call: PopCard | null }>(PENDING.screenPopLive, { onMessage: (m) => setCard(m.call) });
@@ -58,35 +71,86 @@ function ScreenPop() {
   return (
     <Card title={t('panel.screenPop')} class="screen-pop" testId="screen-pop">
       <Async load={load} what={t('panel.screenPop')}>
-        {() =>
-          card ? (
-            <div class="pop-card">
-              <div class="pop-phone phone">{f.phone(card.caller)}</div>
-              <div class="pop-name">{card.clientName ?? t('panel.newCaller')}</div>
-              <dl class="facts">
-                <dt>{t('panel.owner')}</dt>
-                <dd>{card.owner ?? '—'}</dd>
-                <dt>{t('calls.number')}</dt>
-                <dd class="phone">{f.phone(card.trackingNumber)}</dd>
-                <dt>{t('calls.channel')}</dt>
-                <dd>{card.channel ?? '—'}</dd>
-              </dl>
-              {card.openDeals && card.openDeals.length > 0 && (
-                <ul class="deals">
-                  {card.openDeals.map((d) => (
-                    <li key={d.id}>
-                      {d.title} <span class="muted">{f.money(d.amount)}</span>
-                    </li>
-                  ))}
-                </ul>
-              )}
-            </div>
-          ) : (
-            <p class="muted">{t('panel.noCall')}</p>
-          )
-        }
+        {() => (card ? <PopCardView key={card.callId} card={card} /> : <p class="muted pop-empty">{t('panel.noCall')}</p>)}
       </Async>
     </Card>
+  );
+}
+
+/** One call's card. Keyed by call id, so a new call starts with a fresh "create lead" button. */
+function PopCardView({ card }: { card: PopCard }) {
+  const f = useFormat();
+  const [playing, setPlaying] = useState<string | null>(null);
+  const [lead, setLead] = useState<{ busy: boolean; id?: string; error?: string }>({ busy: false });
+  const createLead = () => {
+    setLead({ busy: true });
+    api<{ id?: string; lead?: { id: string } }>(PENDING.callLead(card.callId), { method: 'POST', body: {} }).then(
+      (r) => setLead({ busy: false, id: r?.id ?? r?.lead?.id ?? '' }),
+      (e: unknown) => setLead({ busy: false, error: e instanceof ApiError ? e.message : String(e) }),
+    );
+  };
+  const hasCard = Boolean(card.contactId) || (card.openLeads?.length ?? 0) > 0;
+  const stateText =
+    card.state === 'answered_elsewhere' ? t('panel.answeredElsewhere', { name: card.answeredBy ?? '—' }) : tMaybe(`panel.state.${card.state}`, card.state);
+  return (
+    <div class="pop-card" data-call-id={card.callId} data-state={card.state}>
+      <span class={`badge pop-state pop-state-${card.state}`}>{stateText}</span>
+      <div class="pop-phone phone">{f.phone(card.caller)}</div>
+      <div class="pop-name">
+        {card.clientName ?? t('panel.newCaller')}
+        {card.company ? <span class="muted"> · {card.company}</span> : null}
+      </div>
+      <dl class="facts">
+        <dt>{t('panel.owner')}</dt>
+        <dd class="pop-owner">{card.owner ?? '—'}</dd>
+        <dt>{t('calls.number')}</dt>
+        <dd class="phone pop-number">{f.phone(card.trackingNumber)}</dd>
+        <dt>{t('calls.channel')}</dt>
+        <dd class="pop-channel">
+          {card.channel ?? '—'}
+          {card.campaign ? <span class="muted"> · {card.campaign}</span> : null}
+        </dd>
+      </dl>
+      {card.openDeals && card.openDeals.length > 0 && (
+        <ul class="deals">
+          {card.openDeals.map((d) => (
+            <li key={d.id}>
+              {d.title} <span class="muted">{f.money(d.amount)}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      {card.lastCalls && card.lastCalls.length > 0 && (
+        <ul class="pop-calls">
+          {card.lastCalls.map((c) => (
+            <li key={c.callId} data-call-id={c.callId}>
+              {f.dateTime(c.at)} · {c.outcome ? tMaybe(`outcome.${c.outcome}`, c.outcome) : '—'} · {f.duration(c.talkSeconds)}
+              {c.manager ? ` · ${c.manager}` : ''}{' '}
+              {c.playUrl && (
+                <button type="button" class="btn btn-play" aria-label={t('calls.play')} onClick={() => setPlaying(c.playUrl)}>
+                  ▶
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {playing && <audio class="pop-player" controls autoplay preload="auto" src={playing} />}
+      <div class="pop-actions">
+        {card.cardUrl && (
+          <a class="btn btn-ghost pop-open" href={card.cardUrl}>
+            {t('panel.openCard')}
+          </a>
+        )}
+        {!hasCard && lead.id === undefined && (
+          <button type="button" class="btn btn-primary pop-create-lead" disabled={lead.busy} onClick={createLead}>
+            {t('panel.createLead')}
+          </button>
+        )}
+        {lead.id !== undefined && <span class="pop-lead-created">{t('panel.leadCreated')}</span>}
+        {lead.error && <span class="error">{lead.error}</span>}
+      </div>
+    </div>
   );
 }
 
