@@ -1,6 +1,6 @@
 /**
  * `npm start`: every service in one process — the HTTP API and UI, the call-router's ESL
- * server, analytics ingest, and the SIP gateway. Each service also runs alone from its own
+ * server, analytics ingest, recordings, the CRM bridge, and the SIP gateway. Each service also runs alone from its own
  * main (see README, "Running the services").
  */
 import { pathToFileURL } from 'node:url';
@@ -22,6 +22,7 @@ import { buildApp, type App } from './http/app';
 import { authRoutes } from './http/auth-routes';
 import { webStatic } from './http/static';
 import { startRecordings } from '../recordings/main';
+import { startCrmBridge } from '../crm-bridge/main';
 import { createLogger, type Logger } from './logger';
 import { createRedis } from './redis';
 
@@ -75,6 +76,7 @@ export async function startPlatform(opts: { config?: Config; logger?: Logger; cl
     logger,
   });
   await app.register(freeswitchDirectory, { pool, sipEdge: config.esl.sipEdge });
+  const crm = await startCrmBridge({ app, config, pool, redis, publisher, logger, clock: opts.clock });
   const recordings = await startRecordings({ config, pool, redis, logger, publisher, clock: opts.clock });
   await app.register(recordings.routes);
   await app.register(webStatic);
@@ -96,6 +98,7 @@ export async function startPlatform(opts: { config?: Config; logger?: Logger; cl
       await router.stop();
       await analytics.stop();
       await recordings.stop();
+      await crm.stop();
       await sip?.close();
       await subscriber.quit().catch(() => subscriber.disconnect());
       await routerRedis.quit().catch(() => routerRedis.disconnect());
