@@ -40,22 +40,23 @@ export function Shell() {
   const { me, logout } = useSession();
   const route = useRoute();
   const pages = useMemo(() => pagesFor(me.role), [me.role]);
+  const nav = useMemo(() => pages.filter((p) => p.nav !== false), [pages]);
   const page = pages.find((p) => p.id === route.page);
 
   useEffect(() => {
     // An unknown page, or one of another role, lands on this role's home page.
-    if (!page && pages[0]) window.location.replace(`#/${pages[0].id}`);
-  }, [page, pages]);
+    if (!page && nav[0]) window.location.replace(`#/${nav[0].id}`);
+  }, [page, nav]);
 
   return (
     <div class="app" data-role={me.role} data-lang={getLang()}>
       <header class="topbar">
-        <a class="brand" href={`#/${pages[0]?.id ?? ''}`}>
+        <a class="brand" href={`#/${nav[0]?.id ?? ''}`}>
           <span class="brand-mark" aria-hidden="true" />
           callpulse
         </a>
         <nav class="nav" aria-label={t('nav.label')}>
-          {pages.map((p) => (
+          {nav.map((p) => (
             <a key={p.id} href={`#/${p.id}`} data-page={p.id} class={p.id === page?.id ? 'on' : ''} aria-current={p.id === page?.id ? 'page' : undefined}>
               {t(p.title)}
             </a>

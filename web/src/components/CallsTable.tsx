@@ -31,7 +31,20 @@ export function CallsTable(props: { calls: readonly CallRow[]; csvName?: string;
 
   const columns: Column<CallRow>[] = [
     { key: 'arrivedAt', label: t('calls.time'), value: (c) => c.arrivedAt, render: (c) => f.dateTime(c.arrivedAt) },
-    { key: 'caller', label: t('calls.caller'), value: (c) => c.caller, render: (c) => <span class="phone">{f.phone(c.caller)}</span> },
+    {
+      key: 'caller',
+      label: t('calls.caller'),
+      value: (c) => c.caller,
+      // A known client's number opens their card (pages/crm.tsx finds it by the number).
+      render: (c) =>
+        c.knownClient && c.caller ? (
+          <a class="phone" href={`#/crm/phone/${encodeURIComponent(c.caller)}`}>
+            {f.phone(c.caller)}
+          </a>
+        ) : (
+          <span class="phone">{f.phone(c.caller)}</span>
+        ),
+    },
     { key: 'client', label: t('calls.client'), value: (c) => c.knownClient, render: (c) => (c.knownClient === null ? '—' : c.knownClient ? t('calls.known') : t('calls.new')) },
     { key: 'trackingNumber', label: t('calls.number'), value: (c) => c.trackingNumber, render: (c) => <span class="phone">{f.phone(c.trackingNumber)}</span> },
     { key: 'channel', label: t('calls.channel'), value: (c) => c.channel },

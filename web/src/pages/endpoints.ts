@@ -1,9 +1,9 @@
 /**
- * API paths the pages call that the server does not serve yet. Until they exist, the pages
- * show "not available yet" (a 404 from the server). Keep this list in step with the services
- * that build them: crm-bridge (screen pop, tasks, leads) and analytics (wallboard).
+ * API paths of the pages that belong to services a server may run without (crm-bridge: screen
+ * pop, tasks, leads; analytics: the wallboard). A server without one answers 404 and the page
+ * says "not available yet" instead of showing empty figures.
  */
-export const PENDING = {
+export const LIVE_API = {
   /** GET: the call being offered to me now, if any (snapshot; then live below). */
   screenPop: '/api/screen-pop',
   /** WebSocket: screen-pop updates for the signed-in manager. */

@@ -10,6 +10,7 @@ import { Table, type Column } from '../components/Table';
 import { useApi } from '../hooks';
 import { t, tMaybe } from '../i18n';
 import { useFormat } from '../session';
+import { SlaNotifications } from './crm-notifications';
 
 interface Stage {
   stage: string;
@@ -40,6 +41,7 @@ export default function FunnelPage() {
   return (
     <>
       <PageHeader title={t('nav.funnel')} subtitle={t('funnel.subtitle')} actions={<PeriodPicker value={period} onChange={setPeriod} timeZone={tz} />} />
+      <SlaNotifications />
       <Async load={load}>
         {(r) => {
           const all = r.slices[0];

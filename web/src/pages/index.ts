@@ -20,6 +20,8 @@ export interface PageDef {
   id: string;
   title: Key;
   roles: readonly Role[];
+  /** false: reached from links only (a client card), not listed in the top navigation. */
+  nav?: false;
   load(): Promise<{ default: ComponentType<PageProps> }>;
 }
 
@@ -31,6 +33,7 @@ export const PAGES: readonly PageDef[] = [
   { id: 'wallboard', title: 'nav.wallboard', roles: ['sales_head'], load: () => import('./wallboard') },
   { id: 'channels', title: 'nav.channels', roles: ['marketer'], load: () => import('./channels') },
   { id: 'config', title: 'nav.config', roles: ['admin'], load: () => import('./config') },
+  { id: 'crm', title: 'nav.crm', roles: ['manager', 'sales_head', 'admin'], nav: false, load: () => import('./crm') },
 ];
 
 export function pagesFor(role: Role): PageDef[] {

@@ -4,7 +4,7 @@
  * served by analytics today; screen pop, tasks and leads come from crm-bridge and show "not
  * available yet" on servers without it.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { CallsTable, type CallRow } from '../components/CallsTable';
 import { Card, PageHeader } from '../components/Layout';
 import { localDay } from '../format';
@@ -15,7 +15,7 @@ import { ApiError, api } from '../api';
 import { t, tMaybe } from '../i18n';
 import { connectLive } from '../live';
 import { useFormat, useSession } from '../session';
-import { PENDING } from './endpoints';
+import { LIVE_API } from './endpoints';
 
 /** The card crm-bridge/screen-pop pushes (crm-bridge/screen-pop/domain/pops.ts, PopCard). */
 interface PopCard {
@@ -38,6 +38,8 @@ interface PopCard {
 }
 interface Task {
   id: string;
+  /** callback: a missed call or a call-back request, with a "call back" button. */
+  kind?: string;
   title: string;
   phone?: string | null;
   dueAt?: string | null;
@@ -52,7 +54,7 @@ interface Lead {
 }
 
 function ScreenPop() {
-  const load = useApi<{ call: PopCard | null }>(PENDING.screenPop);
+  const load = useApi<{ call: PopCard | null }>(LIVE_API.screenPop);
   const [card, setCard] = useState<PopCard | null>(null);
   const available = load.status === 'ok';
   // The snapshot's data, not the load object: useApi returns a new object every render, and
@@ -64,7 +66,7 @@ function ScreenPop() {
   // The socket sends the current card on every (re)connect, so a reconnect heals by itself.
   useEffect(() => {
     if (!available) return;
-    const h = connectLive<{ call: PopCard | null }>(PENDING.screenPopLive, { onMessage: (m) => setCard(m.call) });
+    const h = connectLive<{ call: PopCard | null }>(LIVE_API.screenPopLive, { onMessage: (m) => setCard(m.call) });
     return () => h.close();
   }, [available]);
 
@@ -84,7 +86,7 @@ function PopCardView({ card }: { card: PopCard }) {
   const [lead, setLead] = useState<{ busy: boolean; id?: string; error?: string }>({ busy: false });
   const createLead = () => {
     setLead({ busy: true });
-    api<{ id?: string; lead?: { id: string } }>(PENDING.callLead(card.callId), { method: 'POST', body: {} }).then(
+    api<{ id?: string; lead?: { id: string } }>(LIVE_API.callLead(card.callId), { method: 'POST', body: {} }).then(
       (r) => setLead({ busy: false, id: r?.id ?? r?.lead?.id ?? '' }),
       (e: unknown) => setLead({ busy: false, error: e instanceof ApiError ? e.message : String(e) }),
     );
@@ -154,23 +156,86 @@ function PopCardView({ card }: { card: PopCard }) {
   );
 }
 
+/** How a click-to-call went (GET /api/callbacks/attempts/:id). */
+type CallState = { status: 'dialing' | 'connected' | 'failed'; cause?: string | null } | { status: 'error'; message: string };
+const ATTEMPT_POLL_MS = 1000;
+
+/**
+ * "Call back" and "Done" on one task. The switch rings the client, then my extension: the 202
+ * only says it is dialling, so the attempt is polled until it connected or failed.
+ */
+function TaskActions({ task, onDone }: { task: Task; onDone(): void }) {
+  const [call, setCall] = useState<CallState | null>(null);
+  const [busy, setBusy] = useState(false);
+  const alive = useRef(true);
+  useEffect(() => () => void (alive.current = false), []);
+  const fail = (e: unknown) => setCall({ status: 'error', message: e instanceof ApiError ? e.message : String(e) });
+  const callBack = async () => {
+    setCall({ status: 'dialing' });
+    try {
+      const { attemptId } = await api<{ attemptId: string }>(`/api/tasks/${task.id}/call`, { method: 'POST' });
+      while (alive.current) {
+        const a = await api<{ status: 'dialing' | 'connected' | 'failed'; cause: string | null }>(`/api/callbacks/attempts/${attemptId}`);
+        if (!alive.current) return;
+        setCall(a);
+        if (a.status !== 'dialing') return;
+        await new Promise((r) => setTimeout(r, ATTEMPT_POLL_MS));
+      }
+    } catch (e) {
+      if (alive.current) fail(e);
+    }
+  };
+  const done = () => {
+    setBusy(true);
+    api(`/api/tasks/${task.id}/done`, { method: 'POST', body: {} }).then(onDone, (e: unknown) => {
+      setBusy(false);
+      fail(e);
+    });
+  };
+  const dialing = call?.status === 'dialing';
+  return (
+    <span class="task-actions">
+      {task.kind === 'callback' && call?.status !== 'connected' && (
+        <button type="button" class="btn btn-primary task-call" disabled={dialing || busy} onClick={() => void callBack()}>
+          {t('panel.callBack')}
+        </button>
+      )}
+      {call?.status !== 'connected' && (
+        <button type="button" class="btn btn-ghost task-done" disabled={dialing || busy} onClick={done}>
+          {t('panel.done')}
+        </button>
+      )}
+      {call && (
+        <span class={`task-result task-${call.status}`} data-state={call.status} role="status">
+          {call.status === 'dialing'
+            ? t('panel.dialing')
+            : call.status === 'error'
+              ? call.message
+              : `${t(`panel.callResult.${call.status}`)}${call.cause ? ` · ${call.cause}` : ''}`}
+        </span>
+      )}
+    </span>
+  );
+}
+
 export default function PanelPage() {
   const { me, account } = useSession();
   const f = useFormat();
   const today = localDay(account.timezone);
   const calls = useApi<{ calls: CallRow[] }>('/api/calls', { from: today, to: today, limit: 100 });
-  const tasks = useApi<{ items: Task[] }>(PENDING.myTasks);
-  const leads = useApi<{ items: Lead[] }>(PENDING.myLeads);
+  const tasks = useApi<{ items: Task[] }>(LIVE_API.myTasks);
+  const leads = useApi<{ items: Lead[] }>(LIVE_API.myLeads);
 
   const taskColumns: Column<Task>[] = [
     { key: 'title', label: t('panel.task'), value: (x) => x.title, render: (x) => <span class={x.overdue ? 'overdue' : ''}>{x.title}</span> },
     { key: 'phone', label: t('calls.caller'), value: (x) => x.phone ?? null, render: (x) => <span class="phone">{f.phone(x.phone)}</span> },
     { key: 'dueAt', label: t('panel.due'), value: (x) => x.dueAt ?? null, render: (x) => f.dateTime(x.dueAt) },
+    { key: 'actions', label: t('panel.actions'), value: () => null, sortable: false, render: (x) => <TaskActions task={x} onDone={tasks.reload} /> },
   ];
   const leadColumns: Column<Lead>[] = [
-    { key: 'name', label: t('panel.lead'), value: (x) => x.name },
+    { key: 'name', label: t('panel.lead'), value: (x) => x.name, render: (x) => <a href={`#/crm/lead/${x.id}`}>{x.name}</a> },
     { key: 'phone', label: t('calls.caller'), value: (x) => x.phone ?? null, render: (x) => <span class="phone">{f.phone(x.phone)}</span> },
-    { key: 'stage', label: t('panel.stage'), value: (x) => x.stage ?? null },
+    { key: 'stage', label: t('panel.stage'), value: (x) => x.stage ?? null, render: (x) => (x.stage ? tMaybe(`crm.leadStatus.${x.stage}`, x.stage) : '—') },
     { key: 'createdAt', label: t('panel.created'), value: (x) => x.createdAt ?? null, render: (x) => f.dateTime(x.createdAt) },
   ];
 

@@ -11,7 +11,7 @@ import { useApi } from '../hooks';
 import { t, tMaybe } from '../i18n';
 import { connectLive, type LiveStatus } from '../live';
 import { useFormat } from '../session';
-import { PENDING } from './endpoints';
+import { LIVE_API } from './endpoints';
 
 interface Agent {
   userId?: string;
@@ -30,7 +30,7 @@ interface Wallboard {
 }
 
 export default function WallboardPage() {
-  const load = useApi<Wallboard>(PENDING.wallboard);
+  const load = useApi<Wallboard>(LIVE_API.wallboard);
   const [live, setLive] = useState<Wallboard | null>(null);
   const [status, setStatus] = useState<LiveStatus>('connecting');
   const f = useFormat();
@@ -38,7 +38,7 @@ export default function WallboardPage() {
 
   useEffect(() => {
     if (!available) return;
-    const h = connectLive<Wallboard>(PENDING.wallboardLive, { onMessage: setLive, onStatus: setStatus });
+    const h = connectLive<Wallboard>(LIVE_API.wallboardLive, { onMessage: setLive, onStatus: setStatus });
     return () => h.close();
   }, [available]);
 
