@@ -55,8 +55,14 @@ export function startAutoLead(d: AutoLeadDeps): AutoLeadHandle {
   const policy = async (accountId: string): Promise<Policy> => {
     const hit = policies.get(accountId);
     if (hit && Date.now() - hit.at < 60_000) return hit.policy;
-    const { rows } = await d.pool.query<{ policy: unknown }>(`SELECT policy FROM accounts WHERE id = $1`, [accountId]);
-    const p = PolicySchema.parse(rows[0]?.policy ?? {});
+    // An account on amoCRM or Bitrix24 gets its leads in that CRM (crm-bridge/sync): a
+    // built-in lead as well would count the call as logged even if the vendor's failed.
+    const { rows } = await d.pool.query<{ policy: unknown; provider: string | null }>(
+      `SELECT a.policy, s.provider FROM accounts a LEFT JOIN crm_settings s ON s.account_id = a.id WHERE a.id = $1`,
+      [accountId],
+    );
+    const parsed = PolicySchema.parse(rows[0]?.policy ?? {});
+    const p = rows[0]?.provider && rows[0].provider !== 'builtin' ? { ...parsed, autoLead: false } : parsed;
     policies.set(accountId, { at: Date.now(), policy: p });
     return p;
   };

@@ -1,6 +1,7 @@
 /**
  * The CRM bridge on an app: the built-in CRM (cards, links, autoLead), call-back tasks with
- * click-to-call and recovery, SLA checkpoints, signed webhooks both ways, and the screen pop.
+ * click-to-call and recovery, SLA checkpoints, signed webhooks both ways, the screen pop, and
+ * the sync with amoCRM / Bitrix24 for accounts that use them (sync/, http/integrations.ts).
  *
  * How the pieces talk: the CRM store publishes each committed change (CrmChange) to the
  * callback suite's sink, which feeds the outgoing webhooks and the SLA checkpoints; a task
@@ -19,6 +20,8 @@ import { startCrmCore, type CrmCoreHandle } from './core';
 import type { CrmChange, CrmChangeSink } from './domain/changes';
 import { startCallbackSuite, type CallbackSuite } from './recovery/wire';
 import { registerScreenPop } from './screen-pop/routes';
+import { integrationRoutes } from './http/integrations';
+import { startCrmSync, type CrmSyncHandle } from './sync/service';
 
 export interface CrmBridgeDeps {
   app: ZApp;
@@ -33,6 +36,8 @@ export interface CrmBridgeDeps {
 export interface CrmBridgeHandle {
   core: CrmCoreHandle;
   callbacks: CallbackSuite;
+  /** Leads and calls to amoCRM / Bitrix24 for accounts that use them. */
+  sync: CrmSyncHandle;
   stop(): Promise<void>;
 }
 
@@ -61,11 +66,15 @@ export async function startCrmBridge(d: CrmBridgeDeps): Promise<CrmBridgeHandle>
   core = await startCrmCore({ app: d.app, config: d.config, pool: d.pool, redis: d.redis, publisher: d.publisher, logger: d.logger, clock: d.clock, changes: callbacks.sink });
   await d.app.register(callbacks.routes);
   await registerScreenPop(d.app, { config: d.config, pool: d.pool, logger: d.logger, stream: d.publisher.stream });
+  const sync = startCrmSync({ config: d.config, pool: d.pool, redis: d.redis, stream: d.publisher.stream, store: core.store, logger: d.logger, clock: d.clock });
+  await d.app.register(integrationRoutes, { pool: d.pool, publisher: d.publisher, sink: callbacks.sink, connector: sync.connector, clock: d.clock });
   const started = core;
   return {
     core: started,
     callbacks,
+    sync,
     async stop() {
+      await sync.stop();
       await started.stop();
       await callbacks.stop();
     },

@@ -101,6 +101,10 @@ const EnvSchema = z.object({
   WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
+  // crm-bridge: sync to amoCRM / Bitrix24 (crm-bridge/sync)
+  CRM_SYNC_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(12),
+  CRM_SYNC_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
+  CRM_RECORDING_LINK_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(90),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -195,6 +199,13 @@ function build(e: z.output<typeof EnvSchema>) {
         timeoutMs: e.WEBHOOK_TIMEOUT_MS,
         /** Incoming signed requests older or newer than this are refused (replay window). */
         toleranceSeconds: e.WEBHOOK_TOLERANCE_SECONDS,
+      },
+      sync: {
+        /** Attempts of one lead or call log against a vendor that is down or rate limiting. */
+        attempts: e.CRM_SYNC_ATTEMPTS,
+        retryBaseMs: e.CRM_SYNC_RETRY_BASE_MS,
+        /** The vendor's player fetches the recording whenever someone plays it: a long-lived link. */
+        recordingLinkTtlSeconds: e.CRM_RECORDING_LINK_TTL_DAYS * 86_400,
       },
     },
   };

@@ -684,7 +684,7 @@ export class PgCrmStore {
   }
 
   /** Insert the link; publish `crm.linked` only for a new one. */
-  async link(db: Queryable, fx: Effects, accountId: string, callId: string, entity: 'contact' | 'lead', entityId: string, by: 'auto' | 'manual', userId: string | null) {
+  async link(db: Queryable, fx: Effects, accountId: string, callId: string, entity: 'contact' | 'lead', entityId: string, by: 'auto' | 'manual' | 'external', userId: string | null) {
     const { rowCount } = await db.query(
       `INSERT INTO call_links (account_id, call_id, entity, entity_id, linked_by, user_id, linked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT DO NOTHING`,
@@ -729,7 +729,7 @@ export class PgCrmStore {
     callId: string,
     f: { caller: string | null; tracking_number: string | null; channel_id: string | null; campaign_id: string | null },
     ownerUserId: string | null,
-    by: 'auto' | 'manual',
+    by: 'auto' | 'manual' | 'external',
   ): Promise<LeadOut> {
     const phone = f.caller ? (parsePhone(f.caller, this.country) as { e164?: string }).e164 ?? null : null;
     const { rows: contact } = phone

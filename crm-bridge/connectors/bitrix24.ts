@@ -71,6 +71,8 @@ const DealRow = z.object({
   STAGE_ID: z.string(),
   OPPORTUNITY: z.string().regex(/^\d+(\.\d+)?$/).nullish(),
   STAGE_SEMANTIC_ID: z.enum(['P', 'S', 'F']).optional(),
+  /** The lead the deal was converted from (null for a deal made directly). */
+  LEAD_ID: NumStr.nullish(),
 });
 const BatchResult = z.object({
   result: z.union([z.record(z.string(), z.unknown()), z.array(z.unknown())]),
@@ -227,6 +229,7 @@ export class Bitrix24Connector implements CrmConnector {
         status,
         // Bitrix24 has no loss-reason field: the failure stage (LOSE, APOLOGY, …) is the reason.
         lostReason: status === 'lost' ? deal.STAGE_ID : undefined,
+        externalLeadId: deal.LEAD_ID ?? undefined,
       },
     ];
   }

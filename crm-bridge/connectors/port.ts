@@ -138,6 +138,12 @@ export const DealUpdate = z.object({
   amount: z.number().nonnegative(),
   status: z.enum(['open', 'won', 'lost']),
   lostReason: z.string().optional(),
+  /**
+   * The vendor's lead the deal came from, when it is a different entity (Bitrix24: a lead
+   * converted into a deal, `LEAD_ID`); amoCRM's lead IS the deal, so it is not set there.
+   * Lets the caller credit the deal to the call that created the lead.
+   */
+  externalLeadId: z.string().optional(),
 });
 export type DealUpdate = z.infer<typeof DealUpdate>;
 

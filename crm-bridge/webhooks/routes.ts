@@ -21,6 +21,7 @@ import { normalizePhone } from '../../platform/phone';
 import type { Redis } from '../../platform/redis';
 import { accountKey } from '../../platform/redis';
 import type { CrmChangeSink } from '../domain/changes';
+import { announceDeal, upsertExternalDeal } from './deals';
 import { SIGNATURE_HEADER, verifySignature } from './signature';
 
 export interface WebhookRoutesOptions {
@@ -58,17 +59,6 @@ const EndpointIn = z.object({
   events: z.array(z.string().min(1).max(64)).max(50).default([]),
   secret: z.string().min(16).max(200).optional().describe('default: generated, returned once'),
 });
-
-interface DealRow {
-  id: string;
-  status: 'open' | 'won' | 'lost';
-  amount: string;
-  currency: string;
-  stage: string;
-  title: string;
-  source_call_id: string | null;
-  contact_id: string | null;
-}
 
 export const incomingDealWebhook: FastifyPluginAsyncZod<WebhookRoutesOptions> = async (app, opts) => {
   const clock = opts.clock ?? systemClock;
@@ -114,9 +104,7 @@ export const incomingDealWebhook: FastifyPluginAsyncZod<WebhookRoutesOptions> = 
     async (req) => {
       const accountId = req.headers['x-callpulse-account'];
       const body = req.body;
-      const { deal, created } = await withTransaction(opts.pool, async (tx) => {
-        // One external id, one deal, even when two updates for a new deal race.
-        await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`deal-ext:${accountId}:${body.externalId}`]);
+      const r = await withTransaction(opts.pool, async (tx) => {
         if (body.callId) {
           const { rowCount } = await tx.query(`SELECT 1 FROM call_facts WHERE account_id = $1 AND call_id = $2 LIMIT 1`, [accountId, body.callId]);
           if (!rowCount) throw new AppError('CALL_NOT_FOUND', `no call ${body.callId} in this account`, { status: 422 });
@@ -125,67 +113,10 @@ export const incomingDealWebhook: FastifyPluginAsyncZod<WebhookRoutesOptions> = 
         const { rows: contact } = phone
           ? await tx.query<{ contact_id: string }>(`SELECT contact_id FROM contact_phones WHERE account_id = $1 AND phone = $2`, [accountId, phone])
           : { rows: [] };
-        const lostReason = body.status === 'lost' ? (body.lostReason ?? 'external') : null;
-        const { rows: ext } = await tx.query<{ local_id: string }>(
-          `SELECT local_id FROM crm_external_ids WHERE account_id = $1 AND system = 'external' AND entity = 'deal' AND external_id = $2`,
-          [accountId, body.externalId],
-        );
-        const cols = `id, status, amount, currency, stage, title, source_call_id, contact_id`;
-        if (ext[0]) {
-          const { rows } = await tx.query<DealRow>(
-            `UPDATE deals SET title = coalesce($3, title), stage = coalesce($4, stage), status = coalesce($5, status),
-                    amount = coalesce($6, amount), currency = coalesce($7, currency),
-                    lost_reason = CASE WHEN coalesce($5, status) = 'lost' THEN coalesce($8, lost_reason, 'external') ELSE NULL END,
-                    source_call_id = coalesce(source_call_id, $9), contact_id = coalesce(contact_id, $10),
-                    closed_at = CASE WHEN coalesce($5, status) = 'open' THEN NULL ELSE coalesce(closed_at, $11) END,
-                    updated_at = $11
-              WHERE account_id = $1 AND id = $2 RETURNING ${cols}`,
-            [accountId, ext[0].local_id, body.title ?? null, body.stage ?? null, body.status ?? null, body.amount ?? null,
-              body.currency ?? null, lostReason, body.callId ?? null, contact[0]?.contact_id ?? null, new Date(clock.now())],
-          );
-          if (rows[0]) return { deal: rows[0], created: false };
-        }
-        const status = body.status ?? 'open';
-        const { rows } = await tx.query<DealRow>(
-          `INSERT INTO deals (account_id, title, stage, status, amount, currency, lost_reason, source_call_id, contact_id, created_at, updated_at, closed_at)
-           VALUES ($1, $2, coalesce($3, 'new'), $4, $5, $6, $7, $8, $9, $10, $10, CASE WHEN $4 = 'open' THEN NULL ELSE $10::timestamptz END)
-           RETURNING ${cols}`,
-          [accountId, body.title ?? `Deal ${body.externalId}`, body.stage ?? null, status, body.amount ?? 0, body.currency ?? 'RUB',
-            lostReason, body.callId ?? null, contact[0]?.contact_id ?? null, new Date(clock.now())],
-        );
-        await tx.query(
-          `INSERT INTO crm_external_ids (account_id, system, entity, external_id, local_id) VALUES ($1, 'external', 'deal', $2, $3)
-           ON CONFLICT (account_id, system, entity, external_id) DO UPDATE SET local_id = EXCLUDED.local_id`,
-          [accountId, body.externalId, rows[0]!.id],
-        );
-        return { deal: rows[0]!, created: true };
+        return upsertExternalDeal(tx, accountId, { ...body, system: 'external', contactId: contact[0]?.contact_id ?? null }, new Date(clock.now()));
       });
-
-      const at = new Date(clock.now()).toISOString();
-      if (deal.source_call_id) {
-        // analytics credits revenue (average check) to the call the deal came from.
-        await opts.publisher.publish({
-          v: 1,
-          type: 'crm.deal',
-          accountId,
-          callId: deal.source_call_id,
-          seq: await opts.publisher.allocateSeq(accountId, deal.source_call_id),
-          ts: at,
-          dealId: deal.id,
-          status: deal.status,
-          amount: Number(deal.amount),
-          currency: deal.currency,
-        });
-      }
-      await opts.sink
-        .publish({
-          accountId,
-          type: created ? 'deal.created' : 'deal.updated',
-          id: deal.id,
-          at,
-          data: { ...deal, amount: Number(deal.amount), externalId: body.externalId, by: 'external' },
-        })
-        .catch((err: unknown) => req.log.error({ err }, 'deal change sink failed'));
+      await announceDeal({ publisher: opts.publisher, sink: opts.sink, logger: req.log }, accountId, r, body.externalId, new Date(clock.now()).toISOString());
+      const { deal, created } = r;
       return { dealId: deal.id, created, creditedCallId: deal.source_call_id };
     },
   );
