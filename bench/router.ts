@@ -10,6 +10,11 @@
  * answer at once; the caller hangs up as soon as the agent is bridged. The routing decision is
  * the time from the call's arrival to the router ringing an agent (number lookup, CRM lookup,
  * schedule, own-manager check, queue entry, ACD pick, reservation).
+ *
+ * Then concurrent sessions: every agent goes away and BENCH_SESSIONS callers (default 10,000)
+ * wait in the queue with music on hold, each a live TCP session in the router; the router's
+ * RSS is read after a full GC. The router runs with a heap cap (BENCH_ROUTER_HEAP_MB, 640 as
+ * in docker/compose.yaml), so V8 collects instead of growing.
  */
 import { systemClock } from '../platform/clock';
 import { loadConfig } from '../platform/config';
@@ -18,7 +23,10 @@ import { migrate } from '../platform/db/migrate';
 import { createLogger } from '../platform/logger';
 import { createRedis } from '../platform/redis';
 import { NativeEslServer } from '../call-router/adapters/esl/native-server';
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
+import { RedisAgentStore } from '../call-router/adapters/agent-store';
+import { accountKey, type Redis } from '../platform/redis';
+import type { Provisioned } from '../tests/lab/provision';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLabSwitch } from '../tests/lab/harness';
@@ -76,7 +84,7 @@ export async function run(): Promise<string> {
   // cost as much CPU as the routing and must not share its event loop.
   const routerProc = fork(join(dirname(fileURLToPath(import.meta.url)), '../tests/integration/call-router/fixtures/router-proc.ts'), [], {
     // BENCH_PROFILE=dir writes the router's CPU profile there.
-    execArgv: ['--import', 'tsx', ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])],
+    execArgv: ['--import', 'tsx', '--expose-gc', `--max-old-space-size=${process.env.BENCH_ROUTER_HEAP_MB ?? 640}`, ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])],
     env: { ...process.env, STREAM: `bench-router-${Date.now()}`, ROUTER_IMPL: impl },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -113,6 +121,10 @@ export async function run(): Promise<string> {
   const latencies = [...decidedAt].map(([uuid, t]) => t - placedAt.get(uuid)!);
   const routerRate = CALLS / (routed.ms / 1000);
   const violations = lab.actors.violations.length;
+
+  // Concurrent sessions: every agent goes away, and SESSIONS callers wait in the queue with
+  // music on hold, each a live TCP session in the router. Its RSS is read when all wait.
+  const sessions = await holdSessions(lab, routerProc, prov, redis, config.redis.prefix, number);
   await lab.sw.close();
   routerProc.send('exit');
   await new Promise((r) => routerProc.once('exit', r));
@@ -141,5 +153,47 @@ export async function run(): Promise<string> {
   console.error(`framing baseline (answer + hangup): ${baseRate.toFixed(0)} calls/s`);
   await db.end();
   redis.disconnect();
+  console.error(`router: ${sessions.n} concurrent sessions waiting in a queue, router RSS ${sessions.rssMiB.toFixed(0)} MiB (${sessions.idleRssMiB.toFixed(0)} MiB before; JS heap ${sessions.heapMiB.toFixed(0)} of ${sessions.heapTotalMiB.toFixed(0)} MiB, external ${sessions.externalMiB.toFixed(0)} MiB)`);
   return `router: ${routerRate.toFixed(0)} calls/s, p99 ${p99.toFixed(1)} ms, ${(routerRate / baseRate).toFixed(2)}x framing baseline`;
+}
+
+const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10_000);
+
+type Stats = { active: number; rss: number; heapUsed: number; heapTotal: number; external: number };
+const statsOf = (proc: ChildProcess) =>
+  new Promise<Stats>((resolve) => {
+    proc.once('message', (m) => resolve(m as Stats));
+    proc.send('stats');
+  });
+
+async function holdSessions(lab: ReturnType<typeof createLabSwitch>, proc: ChildProcess, prov: Provisioned, redis: Redis, prefix: string, number: string) {
+  const store = new RedisAgentStore(redis, prefix);
+  for (const userId of prov.users.values()) await store.setStatus(prov.accountId, userId, 'away');
+  const idle = await statsOf(proc);
+  const waitingKey = accountKey(prefix, prov.accountId, 'queue', prov.queues.get('bench')!, 'waiting');
+  const calls = [];
+  console.error(`router: placing ${SESSIONS} calls that wait in the queue`);
+  for (let i = 0; i < SESSIONS; i++) {
+    calls.push(lab.actors.place(lab.sw, { id: `s${i}`, patienceSeconds: 3600, press: [], talkSeconds: 1 }, { caller: `+7917${String(i).padStart(7, '0')}`, destination: number }));
+    // Arrivals in bursts of 200, so the lab and router accept them as a busy switch would.
+    if (i % 200 === 199) {
+      const until = Date.now() + 60_000;
+      while ((await redis.zcard(waitingKey)) < i - 400 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      if (i % 2000 === 1999) console.error(`  ${i + 1} placed, ${await redis.zcard(waitingKey)} waiting`);
+    }
+  }
+  const t0 = Date.now();
+  while ((await redis.zcard(waitingKey)) < SESSIONS && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 100));
+  const n = await redis.zcard(waitingKey);
+  const held = await statsOf(proc);
+  if (process.env.BENCH_HEAP) {
+    const snap = await new Promise((resolve) => {
+      proc.once('message', resolve);
+      proc.send('heap');
+    });
+    console.error(`router: heap snapshot ${JSON.stringify(snap)}`);
+  }
+  for (const c of calls) c.call.hangup('NORMAL_CLEARING');
+  await Promise.all(calls.map((c) => c.finished.catch(() => undefined)));
+  return { n, rssMiB: held.rss / 2 ** 20, idleRssMiB: idle.rss / 2 ** 20, heapMiB: held.heapUsed / 2 ** 20, heapTotalMiB: held.heapTotal / 2 ** 20, externalMiB: held.external / 2 ** 20, active: held.active };
 }

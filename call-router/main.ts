@@ -156,7 +156,7 @@ export async function startRouter(deps: RouterDeps): Promise<RouterHandle> {
 async function runStandalone() {
   const config = loadConfig();
   const pool = createPool(config.db.url, config.db.poolMax);
-  const redis = createRedis(config.redis.url, { autoPipelining: true });
+  const redis = createRedis(config.redis.url);
   const router = await startRouter({
     config,
     pool,

@@ -51,8 +51,8 @@ export async function startPlatform(opts: { config?: Config; logger?: Logger; cl
   const subscriber = createRedis(config.redis.url);
   const publisher = new EventPublisher(redis, config.events.stream, config.redis.prefix);
 
-  // The router's own connection, auto-pipelined: it issues many small commands per call.
-  const routerRedis = createRedis(config.redis.url, { autoPipelining: true });
+  // The router's own connection: a busy router's many small commands do not queue behind the API's.
+  const routerRedis = createRedis(config.redis.url);
   const router = await startRouter({
     config,
     pool,

@@ -7,11 +7,10 @@ export type { Redis };
  * serves both streams and queues. Errors are left to the callers' commands; the 'error'
  * listener keeps a lost connection from crashing the process while ioredis reconnects.
  */
-export function createRedis(url: string, opts: { autoPipelining?: boolean } = {}): Redis {
-  // Auto-pipelining sends the commands issued in one tick as one write: a busy router issues
-  // many small commands at once (events, reservations, queue reads), and a syscall per
-  // command was a fifth of its CPU. Only for connections that never block or subscribe.
-  const r = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false, enableAutoPipelining: opts.autoPipelining ?? false });
+export function createRedis(url: string): Redis {
+  // No auto-pipelining: it crashed the router under load with Lua commands defined on the
+  // connection (ioredis #1931, "results[i] is not iterable"), for a small gain.
+  const r = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
   r.on('error', () => undefined);
   return r;
 }

@@ -36,7 +36,7 @@ export class EslCallMedia implements CallMedia {
     return this.ch.data.destinationNumber;
   }
   get variables() {
-    return { ...this.ch.data.variables, ...this.ch.data.xHeaders };
+    return this.ch.data.xHeaders;
   }
 
   async answer() {

@@ -30,7 +30,7 @@ export interface CallMedia {
   readonly callId: string;
   readonly caller: string;
   readonly destination: string;
-  /** Channel variables FreeSWITCH handed over (X- headers from the gateway, etc.). */
+  /** The SIP X- headers the gateway relayed (`X-CP-Account` → value). */
   readonly variables: Readonly<Record<string, string>>;
   readonly hungUp: Promise<{ cause: string }>;
 

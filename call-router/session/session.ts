@@ -149,9 +149,8 @@ export class CallSession {
 
   private async route(): Promise<Ended> {
     const { config, decisions } = this.deps;
-    const vars = this.media.variables;
     const resolved = await config.resolveNumber(this.media.destination);
-    this.accountId = resolved?.accountId ?? vars['X-CP-Account'] ?? vars['sip_h_X-CP-Account'] ?? this.deps.defaultAccountId;
+    this.accountId = resolved?.accountId ?? this.media.variables['X-CP-Account'] ?? this.deps.defaultAccountId;
     if (!this.accountId) {
       this.log.warn('unknown number and no default account: rejecting');
       this.hangupCause = 'UNALLOCATED_NUMBER';
@@ -445,19 +444,20 @@ export class CallSession {
     let nextAnnounce = queue.announcePositionSeconds > 0 ? enteredAt + queue.announcePositionSeconds * 1000 : Infinity;
     try {
       const position = ((await agents.rank(accountId, queue.id, this.media.callId)) ?? 0) + 1;
-      const avail = await this.availability(routing, queue);
+      // Held only until the first pick: a caller may wait for minutes, and a queue's look is
+      // one object per member.
+      let firstLook: Awaited<ReturnType<CallSession['availability']>> | null = await this.availability(routing, queue);
       await this.emit({
         type: 'call.queue_entered',
         queueId: queue.id,
         queueName: queue.name,
         position,
-        agentsAvailable: avail.filter((a) => a.onShift && a.registered).length,
+        agentsAvailable: firstLook.filter((a) => a.onShift && a.registered).length,
       });
       const startMoh = () => {
         moh = this.media.play(queue.moh, signal).catch(() => undefined);
       };
       startMoh();
-      let first = true;
       for (;;) {
         if (signal.aborted) break;
         const now = clock.now();
@@ -472,10 +472,10 @@ export class CallSession {
           }
         }
         // The first look reuses what queue entry just read: nothing has had time to change.
-        const rank = first ? position - 1 : await agents.rank(accountId, queue.id, this.media.callId);
+        const rank = firstLook ? position - 1 : await agents.rank(accountId, queue.id, this.media.callId);
         // Callers further back than there are agents cannot be served yet: skip the look-up.
-        const states = rank === null || rank >= queue.members.length ? [] : first ? avail : await this.availability(routing, queue);
-        first = false;
+        const states = rank === null || rank >= queue.members.length ? [] : (firstLook ?? (await this.availability(routing, queue)));
+        firstLook = null;
         const offerable = states.filter((a) => a.registered && a.onShift && a.status === 'free' && !tried.has(a.userId)).length;
         // First come, first served: the k-th caller in line may take an agent only while more
         // than k agents are free, so nobody overtakes a caller ahead of them, yet a line of

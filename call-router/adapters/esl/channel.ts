@@ -75,22 +75,42 @@ const VERBOSE = new Set([
   'CHANNEL_UNPARK',
 ]);
 
+/**
+ * A call's variables, kept between events as one string (`\n<name>\t<value>` per variable)
+ * rather than as the parsed event: a call waiting on hold for minutes then holds one string
+ * instead of ~140 header objects and their strings, which was most of its memory.
+ * Values are FreeSWITCH's, decoded; a tab or newline inside one would be ambiguous, so such a
+ * value is dropped (variable() then answers undefined, as for an unknown variable).
+ */
+function packVariables(view: EslEventView): string {
+  const parts: string[] = [''];
+  for (const [k, v] of view.entries()) {
+    if (!k.startsWith('variable_') || v.includes('\t') || v.includes('\n')) continue;
+    parts.push(`${k.slice(9)}\t${v}`);
+  }
+  parts.push('');
+  return parts.join('\n');
+}
+
+function lookupPacked(packed: string, name: string): string | undefined {
+  const key = `\n${name}\t`;
+  const at = packed.indexOf(key);
+  if (at < 0) return undefined;
+  const from = at + key.length;
+  return packed.slice(from, packed.indexOf('\n', from));
+}
+
 /** Builds ChannelData from the connect reply; null (with the reason) when it cannot be trusted. */
 export function readChannelData(view: EslEventView): { ok: true; data: ChannelData } | { ok: false; error: string } {
   const parsed = pickHeaders(ChannelDataHeaders, (h) => view.get(h), CHANNEL_DATA_NAMES);
   if (!parsed.success) return { ok: false, error: parsed.error.message };
   const h = parsed.data;
-  let variables: Record<string, string> | null = null;
-  let xHeaders: Record<string, string> | null = null;
-  // Variables are ~130 headers: decoded only if the router asks for them.
-  const allVariables = () => {
-    if (variables) return variables;
-    variables = {};
-    for (const [k, v] of view.entries()) {
-      if (k.startsWith('variable_') && !(k.slice(9) in variables)) variables[k.slice(9)] = v;
-    }
-    return variables;
-  };
+  // Only the gateway's X- headers are kept from the ~130 variables: the session lives as long
+  // as the call (hours, for a caller on hold), and holding the whole connect reply for it was
+  // the largest part of a waiting call's memory. Any other variable is read from the newest
+  // event with CallChannel.variable(name).
+  const xHeaders: Record<string, string> = {};
+  for (const [k, v] of view.entries()) if (k.startsWith('variable_sip_h_X-') && !(k.slice(15) in xHeaders)) xHeaders[k.slice(15)] = v;
   return {
     ok: true,
     data: {
@@ -99,15 +119,7 @@ export function readChannelData(view: EslEventView): { ok: true; data: ChannelDa
       callerName: h['Caller-Caller-ID-Name'],
       destinationNumber: h['Caller-Destination-Number'],
       answerState: h['Answer-State'],
-      get variables() {
-        return allVariables();
-      },
-      get xHeaders() {
-        if (xHeaders) return xHeaders;
-        xHeaders = {};
-        for (const [k, v] of Object.entries(allVariables())) if (k.startsWith('sip_h_X-')) xHeaders[k.slice(6)] = v;
-        return xHeaders;
-      },
+      xHeaders,
     },
   };
 }
@@ -150,7 +162,8 @@ export class EslCallChannel implements CallChannel {
   private readonly execs = new Map<string, PendingExec>();
   private readonly jobs = new Map<string, PendingJob>();
   private readonly listeners = new Map<keyof CallChannelEvents, Set<Listener>>();
-  private lastVerbose: EslEventView;
+  /** The newest verbose event's channel variables, packed (see packVariables). */
+  private lastVariables: string;
   private hangupCause: HangupCause | null = null;
   private hangupSeen = false;
   private exitRequested = false;
@@ -165,7 +178,7 @@ export class EslCallChannel implements CallChannel {
     private readonly log: Logger,
   ) {
     this.id = data.uniqueId;
-    this.lastVerbose = connectReply;
+    this.lastVariables = packVariables(connectReply);
     this.hungUp = new Promise((r) => (this.settleHungUp = r));
     this.closed = new Promise((r) => (this.settleClosed = r));
   }
@@ -308,7 +321,7 @@ export class EslCallChannel implements CallChannel {
   }
 
   variable(name: string): string | undefined {
-    return this.lastVerbose.get(`variable_${name}`);
+    return lookupPacked(this.lastVariables, name);
   }
 
   async disconnect(): Promise<void> {
@@ -347,7 +360,7 @@ export class EslCallChannel implements CallChannel {
 
   /** A text/event-* frame from FreeSWITCH. */
   handleEvent(name: string | undefined, view: EslEventView): void {
-    if (name !== undefined && VERBOSE.has(name)) this.lastVerbose = view;
+    if (name !== undefined && VERBOSE.has(name)) this.lastVariables = packVariables(view);
     switch (name) {
       case 'CHANNEL_EXECUTE_COMPLETE':
         return this.onExecuteComplete(view);

@@ -135,6 +135,10 @@ export class ModeslEslServer implements EslServer {
     });
     const info = conn.getInfo();
     const connectView = info ? modeslView(info) : null;
+    // The channel keeps the newest verbose event (all channel variables) itself; modesl's own
+    // copy of CHANNEL_DATA would keep a second full set of ~200 headers alive per call, which
+    // was half of a waiting session's memory. modesl reads it only in getInfo().
+    (conn as unknown as { channelData: unknown }).channelData = null;
     const read = connectView ? readChannelData(connectView) : { ok: false as const, error: 'no channel data' };
     if (!read.ok || !connectView) {
       this.stats.rejected++;

@@ -48,8 +48,6 @@ export interface ChannelData {
   readonly destinationNumber: string;
   /** Answer-State at connect: ringing, early or answered. */
   readonly answerState: string;
-  /** Channel variables without the `variable_` prefix, decoded. */
-  readonly variables: Readonly<Record<string, string>>;
   /** SIP X- headers relayed by sip-gateway, keyed by header name (`X-CP-Account` → value). */
   readonly xHeaders: Readonly<Record<string, string>>;
 }

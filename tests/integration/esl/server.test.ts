@@ -90,8 +90,8 @@ describe.each(adapters)('ESL server (%s) with the switch lab', (_label, format, 
       answerState: 'ringing',
     });
     expect(ch.data.xHeaders).toEqual({ 'X-CP-Account': '0d7e8a52-6c1b-4c55-9a3f-0b6e1a2c3d4e', 'X-CP-Channel': 'billboard' });
-    expect(ch.data.variables['sip_h_X-CP-Channel']).toBe('billboard');
-    expect(ch.data.variables['current_application']).toBe('socket');
+    expect(ch.variable('sip_h_X-CP-Channel')).toBe('billboard');
+    expect(ch.variable('current_application')).toBe('socket');
     expect(ch.remote).toMatch(/^127\.0\.0\.1:\d+$/);
     const setup = call.record.commands.filter((c) => c !== 'event json BACKGROUND_JOB CHANNEL_EXECUTE_COMPLETE');
     expect(setup).toEqual(['connect', 'myevents', `event ${format} BACKGROUND_JOB`, 'linger 30']);
