@@ -1,7 +1,8 @@
 /**
  * npm run demo: every service in one process with the demo company, and the switch lab
  * playing a seeded working day of traffic through the real router, faster than real time.
- * Env: DEMO_SPEED (default 60), DEMO_SEED (default 42), DEMO_SCALE (calls multiplier, 1).
+ * Env: DEMO_SPEED (default 60), DEMO_SEED (default 42), DEMO_SCALE (calls multiplier, default 1.4),
+ * DEMO_EXIT=1 (stop after the day's figures are printed, for scripted runs).
  * Ctrl-C stops it cleanly.
  */
 import { DateTime } from 'luxon';
@@ -15,6 +16,7 @@ import { startPlatform } from '../../platform/main';
 import { createRedis } from '../../platform/redis';
 import { DEMO_CHANNELS, DEMO_MANAGERS, DEMO_PASSWORD, DEMO_USERS, seedDemo } from '../../platform/seed';
 import { createLabSwitch } from './harness';
+import { writeLabRecording } from './recording-writer';
 import { demoDay, rng } from './traffic';
 
 const speed = Number(process.env.DEMO_SPEED ?? 60);
@@ -39,28 +41,32 @@ const { sw, actors, addAgents } = createLabSwitch({
   clock,
   redis,
   prefix: config.redis.prefix,
-  actors: { greetingSeconds: 6 },
+  // The lab writes each answered call's WAV where the router asked record_session to, so the
+  // recordings pipeline (in startPlatform) has real audio to turn into the journal's MP3s.
+  actors: { greetingSeconds: 6, writeRecording: writeLabRecording },
 });
 const r = rng(seed + 1);
 await addAgents(
   demo.accountId,
-  DEMO_MANAGERS.map((m) => ({ ext: m.ext, answerAfterSeconds: () => (r() < 0.25 ? null : 2 + -Math.log(1 - r()) * 5) })),
+  DEMO_MANAGERS.map((m) => ({ ext: m.ext, answerAfterSeconds: () => (r() < 0.2 ? null : 2 + -Math.log(1 - r()) * 4) })),
 );
 
 const calls = demoDay({
   seed,
   day: today,
   timezone: tz,
-  scale: Number(process.env.DEMO_SCALE ?? 1.15),
+  scale: Number(process.env.DEMO_SCALE ?? 1.4),
   knownCallers: known.map((k) => k.phone),
   numbers: DEMO_CHANNELS.map((c, i) => ({ number: c.number, weight: [3, 4, 3, 2, 1][i] ?? 1, averageDeal: [18000, 42000, 35000, 25000, 60000][i] ?? 30000 })),
 });
 
 console.log(`
 callpulse demo is running
+  web UI:        ${platform.url}/
   API and docs:  ${platform.url}/docs
   ESL router:    ${platform.router.address.host}:${platform.router.address.port}
   log in:        ${Object.values(DEMO_USERS).map((u) => u.email).join(', ')} / ${DEMO_PASSWORD}
+  managers:      ${DEMO_MANAGERS.map((m) => m.email).join(', ')} (same password: the panel pops client cards)
   token-less reports need a session: POST ${platform.url}/api/auth/login
   traffic:       ${calls.length} calls on ${today}, lab time x${speed}; Ctrl-C stops
 `);
@@ -68,6 +74,8 @@ callpulse demo is running
 let stopping = false;
 let active = 0;
 let placed = 0;
+/** This run's calls: the demo account keeps earlier runs' calls of the same day. */
+const placedIds = new Set<string>();
 const crm = async (callId: string, at: number, body: Record<string, unknown>) => {
   clock.setTimer(() => {
     if (stopping) return;
@@ -88,6 +96,7 @@ const run = async () => {
     const { call, finished } = actors.place(sw, { id: `d${i}`, patienceSeconds: c.patienceSeconds, press: c.press, talkSeconds: c.talkSeconds }, { caller: c.from, destination: c.to });
     active++;
     placed++;
+    placedIds.add(call.uuid);
     call.once('hangup', () => {
       if (!call.bridgedWith) return;
       const end = clock.now();
@@ -100,7 +109,39 @@ const run = async () => {
     if (placed % 25 === 0) console.log(`  ${DateTime.fromMillis(clock.now(), { zone: tz }).toFormat('HH:mm')} ${placed}/${calls.length} calls placed, ${active} in progress`);
   }
   console.log(`  the day's ${calls.length} calls are placed; the dashboards keep updating as windows close`);
+  while (active > 0 && !stopping) await new Promise((res) => setTimeout(res, 200));
+  if (stopping) return;
+  await platform.analytics.idle();
+  console.log(await dayFigures());
+  if (process.env.DEMO_EXIT === '1') await stop();
 };
+
+/** The day's service figures, as the sales head's reports count them. */
+async function dayFigures(): Promise<string> {
+  const db = createPool(config.db.url, 1);
+  try {
+    const { rows } = await db.query<{ total: number; in_hours: number; unanswered: number; queued: number; abandoned: number; in20: number }>(
+      `SELECT count(*)::int AS total,
+              count(*) FILTER (WHERE outcome <> 'after_hours')::int AS in_hours,
+              count(*) FILTER (WHERE outcome IN ('ivr_abandon', 'missed'))::int AS unanswered,
+              count(*) FILTER (WHERE queue_id IS NOT NULL)::int AS queued,
+              count(*) FILTER (WHERE queue_id IS NOT NULL AND reason IN ('queue_abandon', 'short_abandon'))::int AS abandoned,
+              count(*) FILTER (WHERE queue_id IS NOT NULL AND answered_at IS NOT NULL AND wait_seconds <= 20)::int AS in20
+         FROM call_facts WHERE account_id = $1 AND call_id = ANY($2::text[])`,
+      [demo.accountId, [...placedIds]],
+    );
+    const f = rows[0]!;
+    const pct = (a: number, b: number) => (b === 0 ? '—' : `${((100 * a) / b).toFixed(1)}%`);
+    return [
+      `  this run in figures (${f.total} calls, ${f.in_hours} in hours):`,
+      `    unanswered in hours:   ${pct(f.unanswered, f.in_hours)}`,
+      `    queue abandonment:     ${pct(f.abandoned, f.queued)}`,
+      `    answered within 20 s:  ${pct(f.in20, f.queued)} of queued calls`,
+    ].join('\n');
+  } finally {
+    await db.end();
+  }
+}
 void run();
 
 const stop = async () => {

@@ -60,8 +60,10 @@ export function demoDay(o: {
       const known = r() < 0.15 && o.knownCallers.length > 0;
       const from = known ? o.knownCallers[Math.floor(r() * o.knownCallers.length)]! : `+7916${String(1_000_000 + ++serial * 37 + Math.floor(r() * 30)).slice(-7)}`;
       const roll = r();
+      // About one caller in six gives up inside the IVR (seed 002: menus lose callers).
+      const leavesIvr = roll >= 0.82;
       const press =
-        roll < 0.68 ? [{ afterSeconds: 2 + r() * 8, digits: '1' }] : roll < 0.92 ? [{ afterSeconds: 2 + r() * 8, digits: '2' }] : roll < 0.96 ? [{ afterSeconds: 3, digits: '7' }] : [];
+        roll < 0.56 ? [{ afterSeconds: 2 + r() * 8, digits: '1' }] : roll < 0.76 ? [{ afterSeconds: 2 + r() * 8, digits: '2' }] : roll < 0.79 ? [{ afterSeconds: 3, digits: '7' }] : [];
       const isLead = r() < 0.6;
       const logged = isLead && r() < 0.8;
       calls.push({
@@ -69,7 +71,7 @@ export function demoDay(o: {
         from,
         to: n.number,
         // Some hang up at once, most wait about a minute.
-        patienceSeconds: r() < 0.05 ? 3 + r() * 12 : 40 + exp(r, 120),
+        patienceSeconds: leavesIvr ? 4 + r() * 7 : r() < 0.07 ? 3 + r() * 12 : 26 + exp(r, 75),
         press,
         talkSeconds: r() < 0.12 ? 3 + r() * 6 : 40 + exp(r, 150),
         crm: {
