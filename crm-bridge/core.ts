@@ -2,27 +2,18 @@
  * The built-in CRM core, ready to wire into crm-bridge/main.ts: the card routes on an app
  * and the autoLead consumer on the call-event stream, over one store.
  */
-import { systemClock, type Clock } from '../platform/clock';
-import type { Config } from '../platform/config';
-import type { Pool } from '../platform/db/pool';
-import type { EventPublisher } from '../platform/events/stream';
+import { systemClock } from '../platform/clock';
 import type { ZApp } from '../platform/http/app';
-import type { Logger } from '../platform/logger';
-import { createRedis, type Redis } from '../platform/redis';
+import { createRedis } from '../platform/redis';
 import { PgCrmStore } from './adapters/crm-store';
 import { publishContactsChanged } from './adapters/phone-cache';
 import { startAutoLead, type AutoLeadHandle } from './autolead';
 import type { CrmChangeSink } from './domain/changes';
 import { crmCardRoutes } from './http/cards';
+import type { CrmServiceDeps } from './deps';
 
-export interface CrmCoreDeps {
+export interface CrmCoreDeps extends CrmServiceDeps {
   app: ZApp;
-  config: Config;
-  pool: Pool;
-  redis: Redis;
-  publisher: EventPublisher;
-  logger: Logger;
-  clock?: Clock;
   changes?: CrmChangeSink;
   /** Consumer name, unique per process. */
   consumer?: string;

@@ -8,13 +8,7 @@
  * done on a lead comes back to the store as work on that lead, so the funnel sees it; and
  * everything about a call goes on the call-event stream for analytics.
  */
-import type { Clock } from '../platform/clock';
-import type { Config } from '../platform/config';
-import type { Pool } from '../platform/db/pool';
-import type { EventPublisher } from '../platform/events/stream';
 import type { ZApp } from '../platform/http/app';
-import type { Logger } from '../platform/logger';
-import type { Redis } from '../platform/redis';
 import type { PgCrmStore } from './adapters/crm-store';
 import { startCrmCore, type CrmCoreHandle } from './core';
 import type { CrmChange, CrmChangeSink } from './domain/changes';
@@ -22,15 +16,10 @@ import { startCallbackSuite, type CallbackSuite } from './recovery/wire';
 import { registerScreenPop } from './screen-pop/routes';
 import { integrationRoutes } from './http/integrations';
 import { startCrmSync, type CrmSyncHandle } from './sync/service';
+import type { CrmServiceDeps } from './deps';
 
-export interface CrmBridgeDeps {
+export interface CrmBridgeDeps extends CrmServiceDeps {
   app: ZApp;
-  config: Config;
-  pool: Pool;
-  redis: Redis;
-  publisher: EventPublisher;
-  logger: Logger;
-  clock?: Clock;
 }
 
 export interface CrmBridgeHandle {

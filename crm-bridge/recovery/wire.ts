@@ -8,12 +8,6 @@
  *   … await suite.stop();
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { Clock } from '../../platform/clock';
-import type { Config } from '../../platform/config';
-import type { Pool } from '../../platform/db/pool';
-import type { EventPublisher } from '../../platform/events/stream';
-import type { Logger } from '../../platform/logger';
-import type { Redis } from '../../platform/redis';
 import { EslDialer, type Dialer } from '../adapters/dialer';
 import { fanOut, type CrmChangeSink } from '../domain/changes';
 import { tasksRoutes } from '../http/tasks';
@@ -21,14 +15,9 @@ import { startSla, type SlaService } from '../sla/checkpoints';
 import { incomingDealWebhook, webhookAdminRoutes } from '../webhooks/routes';
 import { startWebhooks, type WebhookService } from '../webhooks/dispatcher';
 import { startRecovery, type RecoveryService } from './service';
+import type { CrmServiceDeps } from '../deps';
 
-export interface CallbackSuiteDeps {
-  config: Config;
-  pool: Pool;
-  redis: Redis;
-  publisher: EventPublisher;
-  logger: Logger;
-  clock?: Clock;
+export interface CallbackSuiteDeps extends CrmServiceDeps {
   /** Also told of every change (e.g. the CRM store, which counts a done task as work on its lead). */
   onChange?: CrmChangeSink;
   /** Default: EslDialer on ESL_INBOUND_HOST/PORT/PASSWORD. */

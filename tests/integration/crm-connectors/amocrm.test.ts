@@ -5,13 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AmoCrmConnector, AmoCrmSettings } from '../../../crm-bridge/connectors/amocrm';
-import { CrmError } from '../../../crm-bridge/connectors/port';
 import { systemClock } from '../../../platform/clock';
 import { FakeAmoCrm } from '../../crm-fakes/amocrm';
 import { fixtureJson, fixtureText } from '../../crm-fakes/common';
 import { closeAll, testPool } from '../../helpers';
 import { randomMobile } from './conformance';
-import { connectorFromDb } from './worlds';
+import { caught, connectorFromDb } from './worlds';
 
 const pool = testPool();
 let fake: FakeAmoCrm;
@@ -22,15 +21,6 @@ afterAll(async () => {
   await fake.close();
   await closeAll();
 });
-
-async function caught(p: Promise<unknown>): Promise<CrmError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof CrmError)) throw new Error(`expected a CrmError, got ${String(err)}`);
-  return err;
-}
 
 function seedCaller() {
   const phone = randomMobile();

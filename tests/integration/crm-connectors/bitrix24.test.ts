@@ -6,13 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bitrix24Connector, Bitrix24Settings } from '../../../crm-bridge/connectors/bitrix24';
-import { CrmError } from '../../../crm-bridge/connectors/port';
 import { systemClock } from '../../../platform/clock';
 import { FakeBitrix24 } from '../../crm-fakes/bitrix24';
 import { fixtureJson, fixtureText } from '../../crm-fakes/common';
 import { closeAll, testPool } from '../../helpers';
 import { randomMobile } from './conformance';
-import { connectorFromDb } from './worlds';
+import { caught, connectorFromDb } from './worlds';
 
 const pool = testPool();
 let fake: FakeBitrix24;
@@ -23,15 +22,6 @@ afterAll(async () => {
   await fake.close();
   await closeAll();
 });
-
-async function caught(p: Promise<unknown>): Promise<CrmError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof CrmError)) throw new Error(`expected a CrmError, got ${String(err)}`);
-  return err;
-}
 
 function seedCaller() {
   const phone = randomMobile();

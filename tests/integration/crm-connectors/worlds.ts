@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { AMO_STATUS_LOST, AMO_STATUS_WON } from '../../../crm-bridge/connectors/amocrm';
 import { connectorFor, settingsStore } from '../../../crm-bridge/connectors/factory';
-import type { CrmConnector } from '../../../crm-bridge/connectors/port';
+import { CrmError, type CrmConnector } from '../../../crm-bridge/connectors/port';
 import { systemClock, type Clock } from '../../../platform/clock';
 import type { Pool } from '../../../platform/db/pool';
 import { normalizePhone } from '../../../platform/phone';
@@ -13,6 +13,16 @@ import { FakeAmoCrm } from '../../crm-fakes/amocrm';
 import { FakeBitrix24 } from '../../crm-fakes/bitrix24';
 import { createTestAccount } from '../../helpers';
 import type { ConformanceWorld } from './conformance';
+
+/** The CrmError a connector call rejects with (fails the test if it resolves or throws anything else). */
+export async function caught(p: Promise<unknown>): Promise<CrmError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof CrmError)) throw new Error(`expected a CrmError, got ${String(err)}`);
+  return err;
+}
 
 export async function connectorFromDb(
   pool: Pool,
