@@ -407,6 +407,13 @@ export class PgCrmStore {
     return { items: rows.map((r) => contactOut(r, phones.filter((p) => p.contact_id === r.id))) };
   }
 
+  /** A person's display name for a card's owner (null when there is no owner). */
+  private async userName(accountId: string, userId: string | null): Promise<string | null> {
+    if (!userId) return null;
+    const { rows } = await this.d.pool.query<{ name: string }>(`SELECT name FROM users WHERE account_id = $1 AND id = $2`, [accountId, userId]);
+    return rows[0]?.name ?? null;
+  }
+
   /** The contact's card: phones, leads, open deals, the last notes and the last calls. */
   async contactCard(a: Actor, id: string) {
     const db = this.d.pool;
@@ -430,7 +437,7 @@ export class PgCrmStore {
       ),
     ]);
     return {
-      contact: contactOut(c, phones),
+      contact: { ...contactOut(c, phones), ownerName: await this.userName(a.accountId, c.owner_user_id) },
       leads: leads.rows.map(leadOut),
       openDeals: deals.rows.map(dealOut),
       activities: activities.rows.map((r) => ({ id: r.id, kind: r.kind, title: r.title, at: r.created_at.toISOString(), userId: r.created_by })),
@@ -475,7 +482,7 @@ export class PgCrmStore {
 
   async getLead(a: Actor, id: string) {
     const lead = await this.leadRow(this.d.pool, a, id);
-    const [activities, links] = await Promise.all([
+    const [activities, links, deals, ownerName] = await Promise.all([
       this.d.pool.query<{ id: string; kind: string; title: string; created_at: Date; created_by: string | null }>(
         `SELECT id, kind, title, created_at, created_by FROM activities WHERE account_id = $1 AND lead_id = $2 ORDER BY created_at DESC LIMIT 50`,
         [a.accountId, id],
@@ -484,9 +491,12 @@ export class PgCrmStore {
         `SELECT call_id, linked_by, linked_at FROM call_links WHERE account_id = $1 AND entity = 'lead' AND entity_id = $2 ORDER BY linked_at`,
         [a.accountId, id],
       ),
+      this.d.pool.query<DealRow>(`SELECT ${DEAL_COLS} FROM deals WHERE account_id = $1 AND lead_id = $2 ORDER BY created_at DESC`, [a.accountId, id]),
+      this.userName(a.accountId, lead.owner_user_id),
     ]);
     return {
-      lead: leadOut(lead),
+      lead: { ...leadOut(lead), ownerName },
+      deals: deals.rows.map(dealOut),
       activities: activities.rows.map((r) => ({ id: r.id, kind: r.kind, title: r.title, at: r.created_at.toISOString(), userId: r.created_by })),
       calls: links.rows.map((r) => ({ callId: r.call_id, linkedBy: r.linked_by, linkedAt: r.linked_at.toISOString() })),
     };

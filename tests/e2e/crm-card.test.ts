@@ -188,7 +188,7 @@ describe('the client card', () => {
     await expect.poll(() => err.getAttribute('data-code'), { timeout: 15_000 }).toBe('NOT_FOUND');
     expect(await err.textContent()).toBe('This card does not exist or was deleted.');
 
-    // The head works every card: a manager's contact, its owner named (the card has the id only).
+    // The head works every card: a manager's contact, its owner named.
     const annas = await store.createContact(manager, { name: `Anna’s client ${uniq('c')}`, phones: [randomPhone()] });
     const headPage = await pageAs('sales_head', `#/crm/contact/${annas.id}`);
     await expect.poll(() => headPage.locator('[data-testid=crm-contact] .crm-owner').textContent(), { timeout: 15_000 }).toBe('Anna Manager');

@@ -133,6 +133,8 @@ describe('contacts', () => {
     expect((await api('anna', 'GET', '/api/contacts')).body.items.map((c: { id: string }) => c.id)).toEqual([contactId]);
     const card = await api('head', 'GET', `/api/contacts/${contactId}`);
     expect(card.status).toBe(200);
+    // The owner is named, so a head's screen shows who owns the card, not an id.
+    expect(card.body.contact).toMatchObject({ ownerUserId: users.anna.id, ownerName: 'anna' });
     expect(card.body.lastCalls).toEqual([expect.objectContaining({ callId, answeredBy: users.anna.id, talkSeconds: 55 })]);
   });
 
@@ -192,5 +194,8 @@ describe('leads, deals, calls', () => {
       ['stage_change', 'new → proposal'],
     ]);
     expect(lead.body.calls).toEqual([{ callId, linkedBy: 'manual', linkedAt: expect.any(String) }]);
+    // The lead's card names its owner and lists its deals (the one created above).
+    expect(lead.body.lead.ownerName).toBe('anna');
+    expect(lead.body.deals.map((d: { title: string }) => d.title)).toEqual(['Поставка']);
   });
 });

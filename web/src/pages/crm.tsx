@@ -16,7 +16,7 @@ import { RecordingPlayer } from '../components/RecordingPlayer';
 import { ErrorBox, Loading } from '../components/State';
 import { useApi, type Load } from '../hooks';
 import { t, tMaybe } from '../i18n';
-import { useFormat, useSession } from '../session';
+import { useFormat } from '../session';
 import type { PageProps } from './index';
 
 interface Phone {
@@ -29,6 +29,7 @@ interface Contact {
   company: string | null;
   email: string | null;
   ownerUserId: string | null;
+  ownerName?: string | null;
   phones: Phone[];
 }
 interface Lead {
@@ -37,6 +38,7 @@ interface Lead {
   phone: string | null;
   contactId: string | null;
   ownerUserId: string | null;
+  ownerName?: string | null;
   status: string;
   sourceCallId: string | null;
   trackingNumber: string | null;
@@ -72,6 +74,7 @@ interface ContactCardData {
 }
 interface LeadCardData {
   lead: Lead;
+  deals: Deal[];
   activities: Activity[];
   calls: Array<{ callId: string; linkedBy: string; linkedAt: string }>;
 }
@@ -127,18 +130,9 @@ function CardLoad<T>(props: { load: Load<T> & { reload(): void }; children(data:
   return l.status === 'error' ? <ErrorBox message={l.error.message} code={l.error.code} onRetry={l.reload} /> : null;
 }
 
-function OwnerName(props: { ownerUserId: string | null; phone?: string }) {
-  const { me } = useSession();
-  const mine = props.ownerUserId === me.id;
-  // The card carries the owner's id only; the number lookup names the owner.
-  const lookup = useApi<{ items: Array<{ ownerUserId: string | null; ownerName: string | null }> }>(
-    !mine && props.ownerUserId && props.phone ? '/api/contacts' : null,
-    { phone: props.phone },
-  );
+function OwnerName(props: { ownerUserId: string | null; ownerName?: string | null }) {
   if (!props.ownerUserId) return <>{t('crm.ownerNone')}</>;
-  if (mine) return <>{me.name}</>;
-  const found = lookup.status === 'ok' ? lookup.data.items.find((c) => c.ownerUserId === props.ownerUserId)?.ownerName : null;
-  return <>{found ?? '—'}</>;
+  return <>{props.ownerName ?? '—'}</>;
 }
 
 function LeadStatusSelect(props: { lead: Lead; onChanged(): void }) {
@@ -352,7 +346,7 @@ function ContactCard(props: { id: string }) {
                 <dd>{c.email ?? '—'}</dd>
                 <dt>{t('crm.owner')}</dt>
                 <dd class="crm-owner">
-                  <OwnerName ownerUserId={c.ownerUserId} phone={c.phones[0]?.phone} />
+                  <OwnerName ownerUserId={c.ownerUserId} ownerName={c.ownerName} />
                 </dd>
               </dl>
             </Card>
@@ -383,11 +377,10 @@ function ContactCard(props: { id: string }) {
 
 function LeadCard(props: { id: string }) {
   const f = useFormat();
-  const { me } = useSession();
   const load = useApi<LeadCardData>(`/api/leads/${encodeURIComponent(props.id)}`);
   return (
     <CardLoad load={load}>
-      {({ lead: l, activities, calls }) => {
+      {({ lead: l, deals, activities, calls }) => {
         // The call the lead came from first, then the calls linked to it.
         const ids = [...new Set([...(l.sourceCallId ? [l.sourceCallId] : []), ...calls.map((c) => c.callId)])];
         const at = (id: string) => calls.find((c) => c.callId === id)?.linkedAt ?? l.createdAt;
@@ -404,7 +397,9 @@ function LeadCard(props: { id: string }) {
                     <LeadStatusSelect lead={l} onChanged={load.reload} /> <WorkedBadge lead={l} />
                   </dd>
                   <dt>{t('crm.owner')}</dt>
-                  <dd class="crm-owner">{l.ownerUserId === null ? t('crm.ownerNone') : l.ownerUserId === me.id ? me.name : '—'}</dd>
+                  <dd class="crm-owner">
+                    <OwnerName ownerUserId={l.ownerUserId} ownerName={l.ownerName} />
+                  </dd>
                   <dt>{t('crm.number')}</dt>
                   <dd class="phone">{f.phone(l.trackingNumber)}</dd>
                   <dt>{t('crm.created')}</dt>
@@ -418,7 +413,7 @@ function LeadCard(props: { id: string }) {
               </Card>
               <Notes path={`/api/leads/${l.id}`} activities={activities} onAdded={load.reload} />
             </div>
-            <Deals deals={[]} owner={{ leadId: l.id, ...(l.contactId ? { contactId: l.contactId } : {}) }} />
+            <Deals deals={deals} owner={{ leadId: l.id, ...(l.contactId ? { contactId: l.contactId } : {}) }} />
             <Calls calls={ids.map((callId) => ({ callId, at: at(callId) }))} />
           </>
         );
