@@ -97,6 +97,7 @@ export function startAutoLead(d: AutoLeadDeps): AutoLeadHandle {
           if (!state.arrived || !state.answeredBy || e.talkSeconds < p.minTalkSeconds) continue;
           const fx = d.store.newEffects();
           await createOrLink(tx, fx, e.accountId, e.callId, JSON.parse(state.arrived), state.answeredBy);
+          await d.store.stage(tx, fx);
           pending.push(fx);
         }
       }

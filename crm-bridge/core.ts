@@ -47,10 +47,21 @@ export async function startCrmCore(d: CrmCoreDeps): Promise<CrmCoreHandle> {
     store,
     logger: d.logger,
   });
+  // The outbox relay: events a dead process committed but never published go out now and
+  // then every 15 s (a publish that merely failed is retried the same way).
+  const relay = () =>
+    store.relayOutbox().then(
+      (n) => n > 0 && d.logger.warn({ published: n }, 'crm outbox: published events left behind'),
+      (err: unknown) => d.logger.error({ err }, 'crm outbox relay failed'),
+    );
+  void relay();
+  const relayTimer = setInterval(() => void relay(), 15_000);
+  relayTimer.unref();
   return {
     store,
     autoLead,
     async stop() {
+      clearInterval(relayTimer);
       await autoLead.stop();
       await consumerRedis.quit().catch(() => consumerRedis.disconnect());
     },

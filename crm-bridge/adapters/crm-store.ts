@@ -58,6 +58,8 @@ type CrmEvent = CallEventBody<'crm.linked'> | CallEventBody<'crm.work'> | CallEv
 /** What a committed write still has to tell others. */
 class Effects {
   readonly events: Array<{ body: CrmEvent; atMs: number }> = [];
+  /** The events written to the outbox in the transaction (see stage): published from there. */
+  staged: Array<{ id: string; event: CallEventInput }> = [];
   readonly changes: CrmChange[] = [];
   readonly contacts: ContactsChanged[] = [];
   constructor(readonly nowMs: number) {}
@@ -195,24 +197,69 @@ export class PgCrmStore {
   /** Run a write in one transaction, then publish its effects. */
   private async write<T>(fn: (db: PoolClient, fx: Effects) => Promise<T>): Promise<T> {
     const fx = new Effects(this.d.clock.now());
-    const out = await withTransaction(this.d.pool, (db) => fn(db, fx));
+    const out = await withTransaction(this.d.pool, async (db) => {
+      const r = await fn(db, fx);
+      await this.stage(db, fx);
+      return r;
+    });
     await this.publish(fx);
     return out;
+  }
+
+  /**
+   * Write the transaction's call events to the outbox, in that transaction, with their
+   * sequence numbers allocated now: whatever happens after the commit, the events are kept
+   * and a later publish (publish, or the relay) sends each with the same (callId, seq).
+   * Every writer calls it before its commit (write(), the autoLead consumer, the vendor sync).
+   */
+  async stage(db: Queryable, fx: Effects): Promise<void> {
+    for (const { body, atMs } of fx.events) {
+      const seq = await this.d.events.allocateSeq(body.accountId, body.callId);
+      const event = { ...body, v: 1, seq, ts: new Date(atMs).toISOString() } as CallEventInput;
+      const { rows } = await db.query<{ id: string }>(`INSERT INTO crm_outbox (account_id, call_id, event) VALUES ($1, $2, $3) RETURNING id`, [
+        body.accountId,
+        body.callId,
+        JSON.stringify(event),
+      ]);
+      fx.staged.push({ id: rows[0]!.id, event });
+    }
+    fx.events.length = 0;
   }
 
   /** Publish what a committed transaction changed (also used by the autoLead consumer). */
   async publish(fx: Effects): Promise<void> {
     const log = this.d.logger;
-    for (const { body, atMs } of fx.events) {
+    for (const { id, event } of fx.staged) {
       try {
-        const seq = await this.d.events.allocateSeq(body.accountId, body.callId);
-        await this.d.events.publish({ ...body, v: 1, seq, ts: new Date(atMs).toISOString() } as CallEventInput);
+        await this.d.events.publish(event);
+        await this.d.pool.query(`DELETE FROM crm_outbox WHERE id = $1`, [id]);
       } catch (err) {
-        log.error({ err, callId: body.callId, type: body.type }, 'crm call event not published');
+        // Left in the outbox: the relay sends it later.
+        log.error({ err, callId: event.callId, type: event.type }, 'crm call event not published yet; kept in the outbox');
       }
     }
+    if (fx.events.length > 0) log.error({ count: fx.events.length }, 'crm call events were not staged in their transaction; not published');
     for (const c of fx.changes) await this.d.changes?.publish(c).catch((err: unknown) => log.error({ err, change: c.type }, 'crm change sink failed'));
     for (const c of fx.contacts) await this.d.contactsChanged?.(c).catch((err: unknown) => log.warn({ err }, 'contacts-changed publish failed'));
+  }
+
+  /**
+   * Publish outbox rows left by a process that died between commit and publish (or whose
+   * publish failed). Rows younger than `minAgeMs` are left to their own writer. Returns how many
+   * were sent.
+   */
+  async relayOutbox(minAgeMs = 10_000): Promise<number> {
+    return withTransaction(this.d.pool, async (db) => {
+      const { rows } = await db.query<{ id: string; event: CallEventInput }>(
+        `SELECT id, event FROM crm_outbox WHERE created_at <= now() - $1 * interval '1 millisecond' ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED`,
+        [minAgeMs],
+      );
+      for (const r of rows) {
+        await this.d.events.publish(r.event);
+        await db.query(`DELETE FROM crm_outbox WHERE id = $1`, [r.id]);
+      }
+      return rows.length;
+    });
   }
 
   newEffects(): Effects {

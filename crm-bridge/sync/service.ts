@@ -295,6 +295,7 @@ export function startCrmSync(d: CrmSyncDeps): CrmSyncHandle {
           [accountId, callId, kind, retry.code, retry.message.slice(0, 500), new Date(clock.now())],
         );
       }
+      await d.store.stage(client, fx);
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
