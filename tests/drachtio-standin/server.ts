@@ -3,7 +3,7 @@
  * drachtio-srf (the gateway), and plays the SIP network on the other side (carriers,
  * softphones, FreeSWITCH) as scripted peers. See README.md for what it models and what not.
  *
- * Wire behaviour copied from drachtio-server 0.9.10 (../shared/sip-samples/
+ * Wire behaviour copied from drachtio-server 0.9.10 (tests/fixtures/shared/sip-samples/
  * drachtio-wire-protocol.md): framing, authenticate/route/ping, `sip` frames with the
  * meta block and transaction/dialog ids, `response` frames (OK/NO/NOK) echoing what was
  * "sent", 100 Trying on every new INVITE, CANCEL → 200 + 487 with the CANCEL forwarded to

@@ -13,7 +13,11 @@ import { createRedis, type Redis } from '../../platform/redis';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The steering repo's shared/ folder (samples, fixtures), beside the clone. */
-export const sharedDir = resolve(repoRoot, '../shared');
+/**
+ * The team's verbatim protocol samples (ESL, SIP, drachtio wire), copied from ../shared with
+ * their SOURCES.txt so a clean clone on a fresh machine has them.
+ */
+export const sharedDir = resolve(repoRoot, 'tests/fixtures/shared');
 
 export const uniq = (prefix = 't') => `${prefix}-${randomUUID().slice(0, 8)}`;
 

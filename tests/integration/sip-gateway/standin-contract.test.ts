@@ -1,6 +1,6 @@
 /**
  * Contract: the drachtio-server stand-in against what real drachtio-srf 5.0.29 was recorded
- * doing (../shared/sip-samples/wire/captured-srf-5.0.29/).
+ * doing (tests/fixtures/shared/sip-samples/wire/captured-srf-5.0.29/).
  *
  * 1. Framing: the captured byte streams split into exactly the recorded frames, and encode
  *    back to the same bytes.

@@ -1,13 +1,12 @@
 /**
- * The verbatim ESL captures in ../shared/esl-samples (SOURCES.txt says where each comes from).
- * Tests find shared/ beside the repo, as CI lays it out.
+ * The verbatim ESL captures in tests/fixtures/shared/esl-samples (SOURCES.txt says where each
+ * comes from).
  */
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { sharedDir } from '../../helpers';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const samplesDir = resolve(repoRoot, '../shared/esl-samples');
+export const samplesDir = resolve(sharedDir, 'esl-samples');
 
 export const SAMPLE = {
   channelData: '01_outbound_connect_reply_CHANNEL_DATA.davec82.wire.txt',
