@@ -19,7 +19,8 @@ import { runConsumerGroup, type ConsumerHandle } from '../platform/events/stream
 import type { CallEvent } from '../platform/events/contract';
 import type { Logger } from '../platform/logger';
 import { accountKey, type Redis } from '../platform/redis';
-import { PolicySchema, type Policy } from '../analytics/domain/outcome';
+import type { Policy } from '../analytics/domain/outcome';
+import { accountCrmReader } from './adapters/account-crm';
 import type { Effects, PgCrmStore } from './adapters/crm-store';
 import { OPEN_LEAD_STATUSES } from './domain/cards';
 import { lookupKey } from './domain/phones';
@@ -51,20 +52,12 @@ const CALL_TTL_SECONDS = 2 * 86_400;
 
 export function startAutoLead(d: AutoLeadDeps): AutoLeadHandle {
   const log = d.logger.child({ service: 'crm-autolead' });
-  const policies = new Map<string, { at: number; policy: Policy }>();
+  const accountCrm = accountCrmReader(d.pool);
+  // An account on amoCRM or Bitrix24 gets its leads in that CRM (crm-bridge/sync): a built-in
+  // lead as well would count the call as logged even if the vendor's failed.
   const policy = async (accountId: string): Promise<Policy> => {
-    const hit = policies.get(accountId);
-    if (hit && Date.now() - hit.at < 60_000) return hit.policy;
-    // An account on amoCRM or Bitrix24 gets its leads in that CRM (crm-bridge/sync): a
-    // built-in lead as well would count the call as logged even if the vendor's failed.
-    const { rows } = await d.pool.query<{ policy: unknown; provider: string | null }>(
-      `SELECT a.policy, s.provider FROM accounts a LEFT JOIN crm_settings s ON s.account_id = a.id WHERE a.id = $1`,
-      [accountId],
-    );
-    const parsed = PolicySchema.parse(rows[0]?.policy ?? {});
-    const p = rows[0]?.provider && rows[0].provider !== 'builtin' ? { ...parsed, autoLead: false } : parsed;
-    policies.set(accountId, { at: Date.now(), policy: p });
-    return p;
+    const a = await accountCrm(accountId);
+    return a.provider === 'builtin' ? a.policy : { ...a.policy, autoLead: false };
   };
   const key = (e: CallEvent) => accountKey(d.redisPrefix, e.accountId, 'autolead', e.callId);
 

@@ -27,7 +27,6 @@
  * `ORIGIN_ID` / `EXTERNAL_CALL_ID`).
  */
 import { Queue, Worker, type Job } from 'bullmq';
-import { PolicySchema, type Policy } from '../../analytics/domain/outcome';
 import { systemClock, type Clock } from '../../platform/clock';
 import type { Config } from '../../platform/config';
 import type { Pool, PoolClient, Queryable } from '../../platform/db/pool';
@@ -36,6 +35,7 @@ import { runConsumerGroup, type ConsumerHandle } from '../../platform/events/str
 import type { Logger } from '../../platform/logger';
 import { accountKey, createRedis, type Redis } from '../../platform/redis';
 import { playbackUrl } from '../../recordings/links';
+import { accountCrmReader } from '../adapters/account-crm';
 import type { Effects, PgCrmStore } from '../adapters/crm-store';
 import { connectorFor, settingsStore, type CrmSettingsRow } from '../connectors/factory';
 import { CrmError, type CrmConnector } from '../connectors/port';
@@ -106,19 +106,7 @@ export function startCrmSync(d: CrmSyncDeps): CrmSyncHandle {
     return c;
   };
 
-  // Which accounts sync, and their policy: read per account at most once a minute.
-  const accounts = new Map<string, { at: number; provider: string; policy: Policy }>();
-  async function account(accountId: string) {
-    const hit = accounts.get(accountId);
-    if (hit && Date.now() - hit.at < 60_000) return hit;
-    const { rows } = await d.pool.query<{ provider: string | null; policy: unknown }>(
-      `SELECT s.provider, a.policy FROM accounts a LEFT JOIN crm_settings s ON s.account_id = a.id WHERE a.id = $1`,
-      [accountId],
-    );
-    const v = { at: Date.now(), provider: rows[0]?.provider ?? 'builtin', policy: PolicySchema.parse(rows[0]?.policy ?? {}) };
-    accounts.set(accountId, v);
-    return v;
-  }
+  const account = accountCrmReader(d.pool);
 
   // ---- the consumer ------------------------------------------------------------------------
 

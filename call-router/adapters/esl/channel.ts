@@ -75,6 +75,9 @@ const VERBOSE = new Set([
   'CHANNEL_UNPARK',
 ]);
 
+/** How long the newest event is kept whole before its variables are packed. */
+const PACK_AFTER_MS = 2000;
+
 /**
  * A call's variables, kept between events as one string (`\n<name>\t<value>` per variable)
  * rather than as the parsed event: a call waiting on hold for minutes then holds one string
@@ -162,8 +165,14 @@ export class EslCallChannel implements CallChannel {
   private readonly execs = new Map<string, PendingExec>();
   private readonly jobs = new Map<string, PendingJob>();
   private readonly listeners = new Map<keyof CallChannelEvents, Set<Listener>>();
-  /** The newest verbose event's channel variables, packed (see packVariables). */
-  private lastVariables: string;
+  /**
+   * The newest verbose event's channel variables: the event itself until it has been the
+   * newest for PACK_AFTER_MS, then packed (see packVariables). A call runs several apps a
+   * second while it is being set up, so packing every event would be work nobody reads; a
+   * call that then waits on hold keeps only the packed string.
+   */
+  private lastVariables: string | EslEventView;
+  private packTimer: NodeJS.Timeout | null = null;
   private hangupCause: HangupCause | null = null;
   private hangupSeen = false;
   private exitRequested = false;
@@ -178,7 +187,8 @@ export class EslCallChannel implements CallChannel {
     private readonly log: Logger,
   ) {
     this.id = data.uniqueId;
-    this.lastVariables = packVariables(connectReply);
+    this.lastVariables = connectReply;
+    this.schedulePack();
     this.hungUp = new Promise((r) => (this.settleHungUp = r));
     this.closed = new Promise((r) => (this.settleClosed = r));
   }
@@ -321,7 +331,17 @@ export class EslCallChannel implements CallChannel {
   }
 
   variable(name: string): string | undefined {
-    return lookupPacked(this.lastVariables, name);
+    const v = this.lastVariables;
+    return typeof v === 'string' ? lookupPacked(v, name) : v.get(`variable_${name}`);
+  }
+
+  private schedulePack(): void {
+    if (this.packTimer || this.isClosed) return;
+    this.packTimer = setTimeout(() => {
+      this.packTimer = null;
+      if (typeof this.lastVariables !== 'string') this.lastVariables = packVariables(this.lastVariables);
+    }, PACK_AFTER_MS);
+    this.packTimer.unref();
   }
 
   async disconnect(): Promise<void> {
@@ -360,7 +380,10 @@ export class EslCallChannel implements CallChannel {
 
   /** A text/event-* frame from FreeSWITCH. */
   handleEvent(name: string | undefined, view: EslEventView): void {
-    if (name !== undefined && VERBOSE.has(name)) this.lastVariables = packVariables(view);
+    if (name !== undefined && VERBOSE.has(name)) {
+      this.lastVariables = view;
+      this.schedulePack();
+    }
     switch (name) {
       case 'CHANNEL_EXECUTE_COMPLETE':
         return this.onExecuteComplete(view);
@@ -416,6 +439,8 @@ export class EslCallChannel implements CallChannel {
   handleClosed(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    if (this.packTimer) clearTimeout(this.packTimer);
+    this.packTimer = null;
     this.markHungUp(null, false);
     this.failPending(closedError());
     const reason: ClosedInfo['reason'] = this.hangupSeen ? 'hangup' : this.exitRequested ? 'disconnected' : 'peer-closed';
