@@ -192,7 +192,9 @@ describe('the call journal', () => {
     expect(audit.map((a) => [a.userId, a.granted])).toEqual([[head.id, true]]);
   });
 
-  it('draws the waveform from the stored peaks and seeks where it is clicked', async () => {
+  // Chromium decodes and draws while the other test files load the machine: more than the
+  // default 30 s is needed on a busy 2-core box.
+  it('draws the waveform from the stored peaks and seeks where it is clicked', { timeout: 90_000 }, async () => {
     const page = await journalAs(head);
     await row(page, calls.boris.caller).getByRole('button', { name: 'Play the recording' }).click();
     const wave = page.getByTestId('waveform');
